@@ -1,0 +1,37 @@
+"""The answer engine: a defender's message in, a grounded `Answer` out. No Telegram imports.
+
+`build_engine(settings)` loads the encoders and opens the index once; `Engine.answer` is
+blocking (encoding, Chroma) and is awaited from the bot through `asyncio.to_thread`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from bot.engine.types import Answer, Passage, Referral
+
+__all__ = ["Answer", "AnswerEngine", "Passage", "Referral"]
+
+
+class AnswerEngine(Protocol):
+    """What the Telegram layer and the CLI need from the engine."""
+
+    def answer(
+        self, question: str, *, language: str | None = None, topic: str | None = None
+    ) -> Answer:
+        """Answer one question (blocking). `language` forces the UI language if given."""
+
+    def detect_language(self, text: str) -> str:
+        """ISO 639-1 code of `text` (falls back to "en")."""
+
+    def organizations(self, topic: str | None = None) -> list[Referral]:
+        """The directory (never closed organizations), optionally for one topic."""
+
+    def emergency_contacts(self) -> tuple[Referral, ...]:
+        """The 24/7 contacts, first in any emergency answer."""
+
+    def reindex(self) -> dict[str, Any]:
+        """Re-ingest knowledge/ (blocking); returns the ingest summary (see `waypoint ingest --json`)."""
+
+    def index_size(self) -> int:
+        """Number of chunks in the index (0 when it is unavailable)."""

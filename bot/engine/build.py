@@ -1,0 +1,203 @@
+"""The engine: built once (models, index, BM25, directory), then `answer()` per message."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.engine.compose import passages as make_passages
+from bot.engine.guard import looks_like_injection
+from bot.engine.language import detect_language, ui_language
+from bot.engine.referrals import Referrals
+from bot.engine.retrieve import Candidate, LexicalIndex, Retriever
+from bot.engine.topics import TopicModel
+from bot.engine.triage import Triage
+from bot.engine.types import Answer, Referral
+from bot.settings import Settings
+from ingest.encoders import Encoder
+from ingest.index import Collection, IndexLock, chroma_client, open_collections
+from ingest.metadata import load_organizations, load_topics
+
+logger = logging.getLogger(__name__)
+
+# Chosen on ../shared/eval/dev.jsonl (see `waypoint eval`); a question whose best evidence
+# scores under RELEVANCE_FLOOR is answered as "nothing found".
+RELEVANCE_FLOOR = 0.30
+TOPIC_BOOST = 0.010
+SHOWN_PASSAGES = 3
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        encoders: dict[str, Encoder],
+        client: Any,
+        knowledge_dir: Path,
+        settings: Settings | None = None,
+        lock: IndexLock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.encoders = encoders
+        self.client = client
+        self.knowledge_dir = knowledge_dir
+        self.lock = lock
+        self.primary = "use" if "use" in encoders else next(iter(encoders))
+        self.organizations = load_organizations(knowledge_dir / "organizations.yaml")
+        self.referrals = Referrals(self.organizations)
+        primary = encoders[self.primary]
+        self.topic_model = TopicModel(primary, load_topics(knowledge_dir / "topics.yaml"))
+        self.triage = Triage(primary)
+        self.collections: dict[str, Collection] = {}
+        self.retriever: Retriever | None = None
+        self.synthesizer: Any = None
+        self.load_index()
+
+    # -- index -------------------------------------------------------------------------
+    def load_index(self) -> None:
+        """(Re)open the collections and rebuild the in-memory BM25 from their entries."""
+        dims = {name: enc.dim for name, enc in self.encoders.items()}
+        collections = open_collections(self.client, dims, create=False)
+        entries = list(collections[self.primary].entries())
+        self.collections = collections
+        self.retriever = Retriever(collections, LexicalIndex(entries))
+        logger.info("index loaded: %d entries, encoders %s", len(entries), ",".join(dims))
+
+    def index_size(self) -> int:
+        try:
+            return self.collections[self.primary].count() if self.collections else 0
+        except Exception:  # server unreachable
+            return 0
+
+    def reindex(self) -> dict[str, Any]:
+        from ingest.pipeline import Ingestor
+
+        summary = Ingestor(self.knowledge_dir, self.client, self.encoders).run()
+        self.load_index()
+        self.organizations = load_organizations(self.knowledge_dir / "organizations.yaml")
+        self.referrals = Referrals(self.organizations)
+        return summary.to_dict()
+
+    # -- answering ---------------------------------------------------------------------
+    def detect_language(self, text: str) -> str:
+        return detect_language(text)
+
+    def organizations_for(self, topic: str | None, language: str = "en") -> list[Referral]:
+        return self.referrals.for_topic(topic, language)
+
+    def organizations(self, topic: str | None = None) -> list[Referral]:
+        return self.referrals.for_topic(topic, "en")
+
+    def emergency_contacts(self, language: str = "en") -> tuple[Referral, ...]:
+        return self.referrals.emergency(language)
+
+    def weights(self, language: str) -> dict[str, float]:
+        english = language == "en"
+        return {
+            "use": 1.0,
+            "minilm": 1.0 if english else 0.25,
+            "bm25": 1.0 if english else 0.8,
+        }
+
+    def encode_query(self, question: str) -> dict[str, np.ndarray]:
+        return {name: enc.encode([question])[0] for name, enc in self.encoders.items()}
+
+    def answer(
+        self,
+        question: str,
+        *,
+        language: str | None = None,
+        topic: str | None = None,
+        mode: str = "hybrid",
+        vectors: dict[str, np.ndarray] | None = None,
+    ) -> Answer:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        question = question.replace("\x00", " ").strip()[:4096]
+        lang = detect_language(question)
+        ui = ui_language(language or lang)
+        vectors = vectors or self.encode_query(question)
+        timings["encode"] = _ms(t0)
+        qvec = vectors[self.primary]
+        emergency = self.triage.assess(question, qvec).emergency
+        emergency_contacts = self.emergency_contacts(ui) if emergency else ()
+        base = Answer(
+            question_language=lang, emergency=emergency, answer_found=False,
+            emergency_contacts=emergency_contacts,
+        )
+        if not question or looks_like_injection(question):
+            return replace(base, general_contacts=self.emergency_contacts(ui), timings_ms=timings)
+        topic_scores = self.topic_model.score(question, qvec)
+        where = {"topics": {"$contains": topic}} if topic else None
+        t1 = time.perf_counter()
+        try:
+            assert self.retriever is not None
+            candidates = self.retriever.search(
+                question, vectors, weights=self.weights(lang), where=where, mode=mode
+            )
+        except Exception as exc:  # the index (a Chroma server) is unreachable
+            logger.warning("search unavailable: %s", type(exc).__name__)
+            return replace(
+                base, search_unavailable=True, general_contacts=self.emergency_contacts(ui),
+                timings_ms=timings,
+            )
+        timings["search"] = _ms(t1)
+        ranked = self._rerank(candidates, topic_scores)
+        relevance = self._relevance(ranked)
+        found = relevance >= RELEVANCE_FLOOR
+        detected = tuple(t for t, s in topic_scores[:3] if s >= topic_scores[0][1] - 0.05)
+        if not found:
+            return replace(
+                base, topics=detected, general_contacts=self.emergency_contacts(ui),
+                timings_ms=timings,
+            )
+        shown = make_passages(ranked, question)
+        referrals = tuple(self.referrals.rank(question, ui, topic_scores, ranked))
+        timings["total"] = _ms(t0)
+        return replace(
+            base,
+            answer_found=True,
+            topics=detected,
+            passages=shown,
+            referrals=referrals,
+            timings_ms=timings,
+        )
+
+    def _rerank(
+        self, candidates: list[Candidate], topic_scores: list[tuple[str, float]]
+    ) -> list[Candidate]:
+        scores = dict(topic_scores)
+        best = topic_scores[0][1] if topic_scores else 0.0
+        for cand in candidates:
+            fit = max((scores.get(t, 0.0) for t in cand.topics), default=0.0)
+            cand.fused += TOPIC_BOOST * max(0.0, 1.0 - 4.0 * (best - fit))
+        return sorted(candidates, key=lambda c: c.fused, reverse=True)
+
+    def _relevance(self, ranked: list[Candidate]) -> float:
+        sims = [c.dense.get(self.primary, 0.0) for c in ranked[:10]]
+        return max(sims, default=0.0)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)
+
+
+def build_engine(settings: Settings, *, hold_lock: bool = True) -> Engine:
+    """Load the configured encoders and open the index (embedded or CHROMA_URL)."""
+    from ingest.service import load_encoders
+
+    lock = IndexLock(settings.data_dir, enabled=hold_lock and settings.chroma_url is None)
+    lock.acquire()
+    client = chroma_client(settings.chroma_dir, settings.chroma_url)
+    return Engine(
+        encoders=load_encoders(settings.embeddings),
+        client=client,
+        knowledge_dir=settings.knowledge_dir,
+        settings=settings,
+        lock=lock,
+    )

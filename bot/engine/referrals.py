@@ -1,0 +1,96 @@
+"""Organizations that fit a question: what the question names, what the retrieved documents
+link to, the detected topics, and the user's language and region. Never a closed one."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from bot.engine.retrieve import Candidate
+from bot.engine.text import phrase_in, tokens
+from bot.engine.types import Referral
+from ingest.metadata import Organization
+
+UNVERIFIED_MARKERS = ("unverified", "confirm", "unconfirmed", "check")
+
+
+def to_referral(org: Organization, language: str, topics: Sequence[str] = ()) -> Referral:
+    """Directory data only: name, the offer that fits, contacts, and a check note if doubtful."""
+    contact = org.contact
+    contacts: list[tuple[str, str]] = []
+    for kind in ("phone", "email", "web_form"):
+        value = contact.get(kind)
+        if value:
+            contacts.append((kind, str(value)))
+    notes = str(contact.get("notes") or "")
+    doubtful = org.status == "unverified" or any(m in notes.lower() for m in UNVERIFIED_MARKERS)
+    return Referral(
+        id=org.id,
+        name=org.name,
+        url=org.url,
+        offer=org.summary(language),
+        contacts=tuple(contacts),
+        check_note=org.url if doubtful else None,
+        emergency_line=bool(contact.get("hotline_24_7")),
+    )
+
+
+class Referrals:
+    def __init__(self, organizations: dict[str, Organization]) -> None:
+        self.orgs = {oid: o for oid, o in organizations.items() if o.recommendable}
+        self._names = {
+            oid: [o.name.split(" (")[0], *_aliases(o)] for oid, o in self.orgs.items()
+        }
+
+    def named_in(self, question: str) -> list[str]:
+        """Organizations the question names (by name, abbreviation or a keyword alias)."""
+        toks = tokens(question)
+        return [oid for oid, names in self._names.items() if any(phrase_in(n, toks) for n in names)]
+
+    def rank(
+        self,
+        question: str,
+        language: str,
+        topics: Sequence[tuple[str, float]],
+        candidates: Sequence[Candidate],
+        limit: int = 3,
+    ) -> list[Referral]:
+        score: dict[str, float] = defaultdict(float)
+        top_topics = dict(topics[:3])
+        for n, cand in enumerate(candidates[:15]):
+            weight = 1.0 / (n + 3)
+            if cand.kind == "organization":
+                score[str(cand.metadata.get("org_id"))] += 3.0 * weight
+            else:
+                for oid in cand.metadata.get("organizations") or []:
+                    score[oid] += weight
+        for oid, org in self.orgs.items():
+            fit = sum(top_topics.get(t, 0.0) for t in org.topics)
+            if oid in score or fit:
+                score[oid] += 0.15 * fit
+            if language in org.languages:
+                score[oid] += 0.01
+        for oid in self.named_in(question):
+            score[oid] += 1.0
+        ranked = sorted(
+            (oid for oid in score if oid in self.orgs), key=lambda o: score[o], reverse=True
+        )
+        return [to_referral(self.orgs[oid], language) for oid in ranked[:limit]]
+
+    def for_topic(self, topic: str | None, language: str) -> list[Referral]:
+        orgs = [o for o in self.orgs.values() if topic is None or topic in o.topics]
+        return [to_referral(o, language) for o in orgs]
+
+    def emergency(self, language: str) -> tuple[Referral, ...]:
+        lines = [o for o in self.orgs.values() if o.contact.get("hotline_24_7")]
+        lines.sort(key=lambda o: ("emergency" not in o.topics, o.id))
+        return tuple(to_referral(o, language) for o in lines)
+
+
+def _aliases(org: Organization) -> list[str]:
+    out = []
+    if "(" in org.name and ")" in org.name:
+        inner = org.name.split("(", 1)[1].split(")", 1)[0]
+        if len(inner) <= 12:
+            out.append(inner)
+    return out

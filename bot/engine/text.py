@@ -1,0 +1,42 @@
+"""Tokens for lexical matching across inflecting languages (a light prefix stemmer)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_ARABIC_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
+STEM_CHARS = 6
+
+
+def normalize(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.replace("ё", "е").replace("ı", "i").replace("İ", "i")
+    # Drop Arabic diacritics and tatweel; unify alef forms.
+    text = re.sub(r"[\u064B-\u0652\u0640]", "", text)
+    return re.sub(r"[إأآ]", "ا", text)
+
+
+def stem(token: str) -> str:
+    if token and "\u0600" <= token[0] <= "\u06FF":
+        for prefix in _ARABIC_PREFIXES:
+            if token.startswith(prefix) and len(token) - len(prefix) >= 3:
+                token = token[len(prefix) :]
+                break
+        return token[:5]
+    return token[:STEM_CHARS]
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised, stemmed word tokens (numbers kept, one-letter words dropped)."""
+    return [stem(t) for t in _WORD.findall(normalize(text)) if len(t) > 1]
+
+
+def phrase_in(phrase: str, text_tokens: list[str]) -> bool:
+    """True when every token of `phrase` appears in order, contiguously, in `text_tokens`."""
+    want = tokens(phrase)
+    if not want:
+        return False
+    n = len(want)
+    return any(text_tokens[i : i + n] == want for i in range(len(text_tokens) - n + 1))

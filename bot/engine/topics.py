@@ -1,0 +1,51 @@
+"""Which topics of the vocabulary a question is about, in any language: its embedding
+against the multilingual topic descriptions, plus the topic keywords it contains."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from bot.engine.text import phrase_in, tokens
+from ingest.encoders import Encoder
+from ingest.metadata import Topic
+
+KEYWORD_BONUS = 0.08
+KEYWORD_CAP = 0.16
+
+
+class TopicModel:
+    def __init__(self, encoder: Encoder, topics: dict[str, Topic]) -> None:
+        self.topics = topics
+        labels: list[str] = []
+        texts: list[str] = []
+        for topic in topics.values():
+            for lang, description in topic.descriptions.items():
+                labels.append(topic.id)
+                texts.append(description)
+                words = topic.keywords.get(lang) or []
+                name = topic.names.get(lang, topic.id)
+                labels.append(topic.id)
+                texts.append(f"{name}: {', '.join(words)}")
+        self._labels = np.array(labels)
+        self._vectors = encoder.encode(texts)
+        self._keywords = {
+            t.id: [w for words in t.keywords.values() for w in words] for t in topics.values()
+        }
+
+    def score(self, question: str, vector: np.ndarray) -> list[tuple[str, float]]:
+        """(topic, score) for every topic, best first."""
+        sims = self._vectors @ vector
+        best: dict[str, float] = defaultdict(lambda: -1.0)
+        for label, sim in zip(self._labels, sims, strict=True):
+            best[str(label)] = max(best[str(label)], float(sim))
+        toks = tokens(question)
+        for topic_id, words in self._keywords.items():
+            hits = sum(1 for w in words if phrase_in(w, toks))
+            best[topic_id] += min(KEYWORD_BONUS * hits, KEYWORD_CAP)
+        return sorted(best.items(), key=lambda kv: kv[1], reverse=True)
+
+    def keyword_hits(self, question: str) -> int:
+        toks = tokens(question)
+        return sum(1 for words in self._keywords.values() for w in words if phrase_in(w, toks))

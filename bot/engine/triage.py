@@ -1,0 +1,69 @@
+"""Emergency recognition before retrieval: nearest neighbours over multilingual examples,
+backed by lexical cues (a `now` cue together with a `danger` cue).
+
+The examples live in `triage.yaml` beside this module: add a sentence there to teach a case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from bot.engine.text import normalize, phrase_in, tokens
+from ingest.encoders import Encoder
+
+DATA = Path(__file__).with_name("triage.yaml")
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    emergency: bool
+    score: float  # positive-minus-negative similarity margin
+    lexical: bool
+
+
+class Triage:
+    def __init__(
+        self, encoder: Encoder, data: dict[str, Any] | None = None, *, k: int = 3,
+        margin: float = 0.03, floor: float = 0.45,
+    ) -> None:
+        data = data or yaml.safe_load(DATA.read_text(encoding="utf-8"))
+        self.encoder = encoder
+        self.k = k
+        self.margin = margin
+        self.floor = floor
+        pos = [s for texts in data["emergency"].values() for s in texts]
+        neg = [s for texts in data["not_emergency"].values() for s in texts]
+        self._pos = encoder.encode(pos)
+        self._neg = encoder.encode(neg)
+        cues = data.get("cues") or {}
+        self._now = [p for words in (cues.get("now") or {}).values() for p in words]
+        self._danger = [p for words in (cues.get("danger") or {}).values() for p in words]
+
+    def _knn(self, matrix: np.ndarray, vector: np.ndarray) -> float:
+        sims = matrix @ vector
+        top = np.sort(sims)[-self.k :]
+        return float(top.mean())
+
+    def assess(self, text: str, vector: np.ndarray) -> TriageResult:
+        """`vector` is the question's embedding by the same encoder (computed once upstream)."""
+        pos = self._knn(self._pos, vector)
+        neg = self._knn(self._neg, vector)
+        score = pos - neg
+        toks = tokens(text)
+        lowered = normalize(text)
+        lexical = _any_cue(self._now, toks, lowered) and _any_cue(self._danger, toks, lowered)
+        semantic = score > self.margin and pos > self.floor
+        emergency = semantic or (lexical and score > -self.margin)
+        return TriageResult(emergency, score, lexical)
+
+
+def _any_cue(cues: list[str], toks: list[str], lowered: str) -> bool:
+    for cue in cues:
+        if phrase_in(cue, toks):
+            return True
+    return False

@@ -1,0 +1,77 @@
+"""Interface strings in six languages, from gettext catalogs under `bot/locales/`.
+
+The catalogs are the `.po` files themselves: each is read with Babel and compiled in memory
+on first use (no compiled `.mo` is committed). Message ids are the English text; code marks
+them with `gettext(lang, "…")` (or `N_("…")` where the string is only named, not shown yet),
+so `pybabel extract -k gettext:2 -k N_` finds every one of them.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from pathlib import Path
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LANGUAGES: tuple[str, ...] = ("en", "ru", "es", "fr", "tr", "ar")
+DEFAULT_LANGUAGE = "en"
+DOMAIN = "waypoint"
+LOCALES_DIR = Path(__file__).parent / "locales"
+
+# Languages without a catalog whose speakers usually read one of ours.
+_NEIGHBOURS = {"uk": "ru", "be": "ru", "kk": "ru", "ky": "ru", "uz": "ru", "az": "tr", "pt": "es"}
+
+
+def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
+    """Mark `msgid` for extraction; it is translated where it is shown."""
+    return msgid
+
+
+def catalog_path(lang: str) -> Path:
+    return LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.cache
+def translations(lang: str) -> Translations:
+    """The compiled catalog of one supported language (compiled once, in memory)."""
+    with catalog_path(lang).open("rb") as po:
+        catalog = read_po(po, locale=lang, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+def supported(code: str | None) -> str | None:
+    """Our language for an ISO or IETF code ("pt-BR" -> "es"), or None if we have none."""
+    if not code:
+        return None
+    base = code.replace("_", "-").split("-")[0].lower()
+    if base in LANGUAGES:
+        return base
+    return _NEIGHBOURS.get(base)
+
+
+def resolve(*candidates: str | None) -> str:
+    """The first supported language among `candidates` (chosen, detected, Telegram's), else en."""
+    for code in candidates:
+        lang = supported(code)
+        if lang:
+            return lang
+    return DEFAULT_LANGUAGE
+
+
+def gettext(lang: str, msgid: str, **values: object) -> str:
+    """`msgid` in `lang` (English if we have no catalog), with `{name}` placeholders filled."""
+    text = translations(supported(lang) or DEFAULT_LANGUAGE).gettext(msgid)
+    return text.format(**values) if values else text
+
+
+def language_name(lang: str) -> str:
+    """The language's own name, as its speakers write it ("Русский", "العربية")."""
+    name = Locale.parse(lang).get_display_name(lang) or lang
+    return name[:1].upper() + name[1:]

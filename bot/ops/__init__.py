@@ -1,0 +1,1 @@
+"""Operations: logging setup, metrics, the /healthz and /metrics server, report and backup."""

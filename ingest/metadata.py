@@ -1,0 +1,193 @@
+"""Document metadata (front matter or sidecar), the topic vocabulary and the organization directory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+TOPICS: tuple[str, ...] = (
+    "red-notices",
+    "visas",
+    "relocation",
+    "emergency",
+    "grants",
+    "digital-security",
+    "legal-aid",
+    "journalists",
+    "advocacy",
+)
+LANGUAGES: tuple[str, ...] = ("en", "ru", "es", "fr", "tr", "ar")
+
+
+class MetadataError(ValueError):
+    """Front matter or a sidecar is malformed; the message names the field."""
+
+
+class DocMeta(BaseModel):
+    """The metadata every document carries into the index."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: str = Field(min_length=1)
+    source_url: str
+    sources: list[str] = Field(default_factory=list)
+    published: str | None = None
+    reviewed: str | None = None
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$")
+    topics: list[str] = Field(min_length=1)
+    organizations: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+
+    @field_validator("published", "reviewed", mode="before")
+    @classmethod
+    def _date_text(cls, value: Any) -> Any:
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return None if value is None else str(value)
+
+    @field_validator("source_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("topics")
+    @classmethod
+    def _topics(cls, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in TOPICS]
+        if unknown:
+            raise ValueError(f"unknown topic(s) {', '.join(unknown)}; allowed: {', '.join(TOPICS)}")
+        return value
+
+    @field_validator("sources", "organizations", "regions", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else value
+
+    def reviewed_date(self) -> dt.date | None:
+        """The `reviewed` value as a date (YYYY-MM means the first of that month)."""
+        if not self.reviewed:
+            return None
+        text = self.reviewed
+        try:
+            if len(text) == 7:
+                return dt.date.fromisoformat(text + "-01")
+            return dt.date.fromisoformat(text[:10])
+        except ValueError:
+            return None
+
+
+def parse_meta(raw: dict[str, Any], known_orgs: set[str] | None = None) -> DocMeta:
+    """Validate a metadata mapping; raise MetadataError naming the bad field."""
+    try:
+        meta = DocMeta.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "metadata"
+        raise MetadataError(f"{where}: {first['msg']}") from None
+    if known_orgs is not None:
+        unknown = [o for o in meta.organizations if o not in known_orgs]
+        if unknown:
+            raise MetadataError(f"organizations: unknown id(s) {', '.join(unknown)}")
+    return meta
+
+
+@dataclass(frozen=True)
+class Organization:
+    id: str
+    name: str
+    url: str
+    status: str
+    topics: tuple[str, ...]
+    offers: tuple[str, ...]
+    eligibility: str
+    contact: dict[str, Any]
+    languages: tuple[str, ...]
+    regions: tuple[str, ...]
+    response_time: str | None
+    i18n: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def recommendable(self) -> bool:
+        return self.status != "closed"
+
+    def summary(self, language: str) -> str:
+        entry = self.i18n.get(language) or self.i18n.get("en") or {}
+        return str(entry.get("summary") or (self.offers[0] if self.offers else self.name))
+
+    def keywords(self, language: str) -> list[str]:
+        entry = self.i18n.get(language) or {}
+        return [str(k) for k in entry.get("keywords") or []]
+
+    def search_text(self, language: str) -> str:
+        """The text indexed for this organization in one language."""
+        parts = [self.name, self.summary(language), ", ".join(self.keywords(language))]
+        if language == "en":
+            parts += list(self.offers) + [self.eligibility]
+        return "\n".join(p for p in parts if p)
+
+
+def load_organizations(path: Path) -> dict[str, Organization]:
+    """Read `organizations.yaml`; raise MetadataError on a malformed entry."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise MetadataError(f"{path.name}: {exc}") from None
+    orgs: dict[str, Organization] = {}
+    for n, raw in enumerate(data.get("organizations") or []):
+        try:
+            org = Organization(
+                id=str(raw["id"]),
+                name=str(raw["name"]),
+                url=str(raw.get("url") or ""),
+                status=str(raw.get("status") or "unverified"),
+                topics=tuple(raw.get("topics") or ()),
+                offers=tuple(str(o) for o in raw.get("offers") or ()),
+                eligibility=str(raw.get("eligibility") or ""),
+                contact=dict(raw.get("contact") or {}),
+                languages=tuple(raw.get("languages") or ()),
+                regions=tuple(raw.get("regions") or ()),
+                response_time=raw.get("response_time"),
+                i18n=dict(raw.get("i18n") or {}),
+            )
+        except (KeyError, TypeError) as exc:
+            raise MetadataError(f"{path.name}: organization #{n + 1}: missing {exc}") from None
+        bad = [t for t in org.topics if t not in TOPICS]
+        if bad:
+            raise MetadataError(f"{path.name}: {org.id}: unknown topic(s) {', '.join(bad)}")
+        orgs[org.id] = org
+    return orgs
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    names: dict[str, str]
+    descriptions: dict[str, str]
+    keywords: dict[str, list[str]]
+
+
+def load_topics(path: Path) -> dict[str, Topic]:
+    """Read `topics.yaml` (multilingual descriptions of the vocabulary); empty if absent."""
+    if not path.is_file():
+        return {t: Topic(t, {"en": t}, {"en": t.replace("-", " ")}, {}) for t in TOPICS}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    topics: dict[str, Topic] = {}
+    for raw in data.get("topics") or []:
+        if raw.get("id") not in TOPICS:
+            raise MetadataError(f"{path.name}: unknown topic {raw.get('id')!r}")
+        topics[raw["id"]] = Topic(
+            id=raw["id"],
+            names=dict(raw.get("names") or {}),
+            descriptions=dict(raw.get("descriptions") or {}),
+            keywords={k: [str(w) for w in v or []] for k, v in (raw.get("keywords") or {}).items()},
+        )
+    return topics
