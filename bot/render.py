@@ -165,26 +165,32 @@ def answer_blocks(answer: Answer, lang: str) -> list[str]:
     if answer.emergency:
         blocks += _emergency_blocks(answer.emergency_contacts, lang)
     if answer.search_unavailable:
-        contacts = answer.general_contacts or (() if answer.emergency else answer.emergency_contacts)
+        contacts = answer.general_contacts or (
+            () if answer.emergency else answer.emergency_contacts
+        )
         return blocks + _contact_blocks(
-            _t(lang, "Search is unavailable right now, please try again later. "
-               "Meanwhile, these organizations can help you directly:"),
+            _t(
+                lang,
+                "Search is unavailable right now, please try again later. "
+                "Meanwhile, these organizations can help you directly:",
+            ),
             contacts,
             lang,
         )
     if not answer.answer_found or not answer.passages:
         return blocks + _contact_blocks(
-            _t(lang, "I could not find a vetted answer to this in my sources. "
-               "These organizations can help you directly:"),
+            _t(
+                lang,
+                "I could not find a vetted answer to this in my sources. "
+                "These organizations can help you directly:",
+            ),
             answer.general_contacts,
             lang,
         )
     if answer.synthesized and answer.synthesized.strip():
         blocks.append(f"<b>{_t(lang, 'In short')}</b>\n{esc(answer.synthesized.strip())}")
     blocks.append(f"<b>{_t(lang, 'What the sources say')}</b>")
-    blocks += [
-        _passage(n, p, lang) for n, p in enumerate(answer.passages[:SHOWN_PASSAGES], 1)
-    ]
+    blocks += [_passage(n, p, lang) for n, p in enumerate(answer.passages[:SHOWN_PASSAGES], 1)]
     if answer.referrals:
         blocks.append(f"🤝 <b>{_t(lang, 'Who can help')}</b>")
         blocks += [_referral(ref, lang) for ref in answer.referrals[:MAX_REFERRALS]]

@@ -27,8 +27,10 @@ logger = logging.getLogger(__name__)
 
 # Chosen on ../shared/eval/dev.jsonl (see `waypoint eval`); a question whose best evidence
 # scores under RELEVANCE_FLOOR is answered as "nothing found".
-RELEVANCE_FLOOR = 0.30
+RELEVANCE_FLOOR = 0.21
 TOPIC_BOOST = 0.010
+LANGUAGE_BOOST = 0.004
+EMERGENCY_LIFT = 0.05
 SHOWN_PASSAGES = 3
 
 
@@ -56,6 +58,13 @@ class Engine:
         self.collections: dict[str, Collection] = {}
         self.retriever: Retriever | None = None
         self.synthesizer: Any = None
+        if settings is not None and settings.llm_enabled:
+            from bot.engine.synthesis import Synthesizer
+
+            assert settings.llm_base_url and settings.llm_model
+            self.synthesizer = Synthesizer(
+                settings.llm_base_url, settings.llm_model, settings.llm_timeout
+            )
         self.load_index()
 
     # -- index -------------------------------------------------------------------------
@@ -133,6 +142,11 @@ class Engine:
         if not question or looks_like_injection(question):
             return replace(base, general_contacts=self.emergency_contacts(ui), timings_ms=timings)
         topic_scores = self.topic_model.score(question, qvec)
+        if emergency:  # immediate danger: the emergency material leads whatever else was asked
+            best = topic_scores[0][1] if topic_scores else 0.0
+            topic_scores = [("emergency", best + EMERGENCY_LIFT)] + [
+                ts for ts in topic_scores if ts[0] != "emergency"
+            ]
         where = {"topics": {"$contains": topic}} if topic else None
         t1 = time.perf_counter()
         try:
@@ -147,9 +161,9 @@ class Engine:
                 timings_ms=timings,
             )
         timings["search"] = _ms(t1)
-        ranked = self._rerank(candidates, topic_scores)
-        relevance = self._relevance(ranked)
-        found = relevance >= RELEVANCE_FLOOR
+        ranked = self._rerank(candidates, topic_scores, lang)
+        relevance = max(self._relevance(ranked, qvec), topic_scores[0][1] if topic_scores else 0.0)
+        found = bool(ranked) and (emergency or relevance >= RELEVANCE_FLOOR)
         detected = tuple(t for t, s in topic_scores[:3] if s >= topic_scores[0][1] - 0.05)
         if not found:
             return replace(
@@ -157,7 +171,14 @@ class Engine:
                 timings_ms=timings,
             )
         shown = make_passages(ranked, question)
-        referrals = tuple(self.referrals.rank(question, ui, topic_scores, ranked))
+        referrals = tuple(
+            self.referrals.rank(question, ui, topic_scores, ranked, emergency=emergency)
+        )
+        synthesized = None
+        if self.synthesizer is not None and mode == "hybrid":
+            t2 = time.perf_counter()
+            synthesized = self.synthesizer.write(question, ui, shown[:SHOWN_PASSAGES])
+            timings["synthesis"] = _ms(t2)
         timings["total"] = _ms(t0)
         return replace(
             base,
@@ -165,21 +186,28 @@ class Engine:
             topics=detected,
             passages=shown,
             referrals=referrals,
+            synthesized=synthesized,
             timings_ms=timings,
         )
 
     def _rerank(
-        self, candidates: list[Candidate], topic_scores: list[tuple[str, float]]
+        self, candidates: list[Candidate], topic_scores: list[tuple[str, float]], language: str
     ) -> list[Candidate]:
+        """Lift passages on the question's topics, and those written in the user's language."""
         scores = dict(topic_scores)
         best = topic_scores[0][1] if topic_scores else 0.0
         for cand in candidates:
             fit = max((scores.get(t, 0.0) for t in cand.topics), default=0.0)
             cand.fused += TOPIC_BOOST * max(0.0, 1.0 - 4.0 * (best - fit))
+            if cand.metadata.get("language") == language:
+                cand.fused += LANGUAGE_BOOST
         return sorted(candidates, key=lambda c: c.fused, reverse=True)
 
-    def _relevance(self, ranked: list[Candidate]) -> float:
-        sims = [c.dense.get(self.primary, 0.0) for c in ranked[:10]]
+    def _relevance(self, ranked: list[Candidate], qvec: np.ndarray) -> float:
+        """Best similarity of the question to any entry, by the primary (multilingual) encoder."""
+        sims = [c.dense[self.primary] for c in ranked if self.primary in c.dense]
+        if not sims:  # a lexical-only ranking (the BM25 baseline): ask the index directly
+            sims = [h.similarity for h in self.collections[self.primary].query(qvec, 5)]
         return max(sims, default=0.0)
 
 

@@ -37,17 +37,26 @@ def quote(text: str, question_tokens: set[str], limit: int = MAX_QUOTE_CHARS) ->
     return chosen
 
 
+_TRANSLATION = re.compile(r"\.([a-z]{2})(\.[a-z]+)$")
+
+
+def translation_group(doc_id: str) -> str:
+    """`guides/emergency.ru.md` and `guides/emergency.md` are one document in two languages."""
+    return _TRANSLATION.sub(r"\2", doc_id)
+
+
 def passages(
     candidates: list[Candidate], question: str, limit: int = 8
 ) -> tuple[Passage, ...]:
-    """One passage per document (diversity), best first."""
+    """One passage per document and its translations (diversity), best first."""
     seen: set[str] = set()
     out: list[Passage] = []
     q = set(tokens(question))
     for cand in candidates:
-        if cand.kind != "document" or cand.doc_id in seen:
+        group = translation_group(cand.doc_id)
+        if cand.kind != "document" or group in seen:
             continue
-        seen.add(cand.doc_id)
+        seen.add(group)
         meta = cand.metadata
         out.append(
             Passage(

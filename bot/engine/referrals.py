@@ -11,6 +11,7 @@ from bot.engine.text import phrase_in, tokens
 from bot.engine.types import Referral
 from ingest.metadata import Organization
 
+EMERGENCY_LINE_BONUS = 0.3
 UNVERIFIED_MARKERS = ("unverified", "confirm", "unconfirmed", "check")
 
 
@@ -54,6 +55,8 @@ class Referrals:
         topics: Sequence[tuple[str, float]],
         candidates: Sequence[Candidate],
         limit: int = 3,
+        *,
+        emergency: bool = False,
     ) -> list[Referral]:
         score: dict[str, float] = defaultdict(float)
         top_topics = dict(topics[:3])
@@ -70,6 +73,8 @@ class Referrals:
                 score[oid] += 0.15 * fit
             if language in org.languages:
                 score[oid] += 0.01
+            if emergency and org.contact.get("hotline_24_7") and "emergency" in org.topics:
+                score[oid] += EMERGENCY_LINE_BONUS
         for oid in self.named_in(question):
             score[oid] += 1.0
         ranked = sorted(

@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bot.settings import Settings
 from bot.store import SecretError, Stats, Store, StoreError, load_or_create_secret
@@ -98,7 +99,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     for column in ("topic", "helpful", "not helpful"):
         votes.add_column(column, justify="left" if column == "topic" else "right")
     for topic, counts in feedback["by_topic"].items():
-        votes.add_row(topic, str(counts["helpful"]), str(counts["not_helpful"]))
+        votes.add_row(Text(topic), str(counts["helpful"]), str(counts["not_helpful"]))
     votes.add_row("[bold]all[/bold]", str(feedback["helpful"]), str(feedback["not_helpful"]))
     console.print(votes)
 
@@ -112,7 +113,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
         for column in ("when", "language", "question"):
             gaps.add_column(column)
         for gap in report["gaps"]:
-            gaps.add_row(gap["at"], gap["language"], gap["text"])
+            gaps.add_row(gap["at"], Text(gap["language"]), Text(gap["text"]))
         console.print(gaps)
 
 
@@ -121,7 +122,7 @@ def _counts_table(title: str, label: str, counts: dict[str, int]) -> Table:
     table.add_column(label)
     table.add_column("questions", justify="right")
     for name, n in counts.items():
-        table.add_row(name, str(n))
+        table.add_row(Text(name), str(n))
     if not counts:
         table.add_row("-", "0")
     return table

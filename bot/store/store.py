@@ -19,6 +19,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import math
 import os
 import re
 import secrets
@@ -236,6 +237,8 @@ def _prepare_file(path: Path) -> None:
 class Store:
     """Waypoint's state in one SQLite file; see the module docstring for what it holds."""
 
+    rate_sweep_at = 10_000  # rate windows kept in memory before idle ones are swept
+
     def __init__(
         self,
         db: aiosqlite.Connection,
@@ -431,17 +434,18 @@ class Store:
         A refused question does not count against the user.
         """
         key, now = self.pseudonym(user_id), self._clock()
+        if len(self._recent) >= self.rate_sweep_at:
+            self._sweep(now - window_s)
         recent = self._recent.setdefault(key, deque())
         while recent and recent[0] <= now - window_s:
             recent.popleft()
-        if len(self._recent) > 10_000:
-            self._sweep(now - window_s)
         if len(recent) >= limit:
             return False
         recent.append(now)
         return True
 
     def _sweep(self, before: float) -> None:
+        """Drop the windows of everyone whose last question is older than `before`."""
         for key in [k for k, times in self._recent.items() if not times or times[-1] <= before]:
             del self._recent[key]
 
@@ -631,7 +635,8 @@ class Store:
     async def purge_expired(self) -> int:
         """Delete what is past retention; return how many rows went."""
         now = self._clock()
-        gap_cutoff = now if not self._keep_unanswered else now - GAP_RETENTION_S
+        # Gaps kept before the operator turned keeping off go at the next purge.
+        gap_cutoff = now - GAP_RETENTION_S if self._keep_unanswered else math.inf
         statements = (
             ("DELETE FROM events WHERE at < ?", now - self._retention_s),
             ("DELETE FROM feedback WHERE at < ?", now - self._retention_s),

@@ -1,0 +1,177 @@
+"""Questions in free text (private chats, or mentions in groups), /emergency and /orgs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from telegram import Message, Update
+from telegram.constants import ChatType, MessageEntityType
+from telegram.ext import filters
+
+from bot.engine.types import Answer
+from bot.handlers.common import (
+    Context,
+    Outcome,
+    answer_keyboard,
+    handled,
+    is_private,
+    remember_answer,
+    reply,
+    services,
+    t,
+    topic_keyboard,
+    topic_or_none,
+    typing,
+    ui_language,
+)
+from bot.i18n import resolve
+from bot.render import TOPICS, render_answer, render_emergency, render_organizations
+
+logger = logging.getLogger(__name__)
+
+QUESTION_KIND = "question"
+
+
+def mentions_bot(message: Message, username: str | None) -> bool:
+    """True if a group message @mentions the bot or replies to one of its messages."""
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None:
+        bot_id = message.get_bot().id if message.get_bot() else None
+        if bot_id is not None and replied.from_user.id == bot_id:
+            return True
+    if not username:
+        return False
+    wanted = f"@{username}".lower()
+    mentions = message.parse_entities([MessageEntityType.MENTION])
+    return any(text.lower() == wanted for text in mentions.values())
+
+
+class AddressedToBot(filters.MessageFilter):
+    """Group messages that @mention the bot or reply to it."""
+
+    def filter(self, message: Message) -> bool:
+        if message.chat.type == ChatType.PRIVATE:
+            return True
+        return mentions_bot(message, message.get_bot().username)
+
+
+def question_text(message: Message, username: str | None) -> str:
+    """The question without the bot's @mention."""
+    text = message.text or ""
+    if username:
+        text = text.replace(f"@{username}", " ")
+    return " ".join(text.split()) if message.chat.type != ChatType.PRIVATE else text.strip()
+
+
+def _outcome(answer: Answer) -> str:
+    if answer.emergency:
+        return "emergency"
+    if answer.search_unavailable:
+        return "search_unavailable"
+    return "answered" if answer.answer_found else "not_found"
+
+
+async def _answer(context: Context, text: str, language: str | None, topic: str | None) -> Answer:
+    """Ask the engine in a worker thread; if it fails, answer with the contacts only."""
+    engine = services(context).engine
+    try:
+        return await asyncio.to_thread(engine.answer, text, language=language, topic=topic)
+    except Exception as exc:  # the engine failing must not leave the user without contacts
+        logger.error("the engine failed: %s", type(exc).__name__)
+        try:
+            contacts = await asyncio.to_thread(engine.emergency_contacts)
+        except Exception:  # noqa: BLE001 - even the directory is unreachable
+            contacts = ()
+        return Answer(
+            question_language=language or "en",
+            emergency=False,
+            answer_found=False,
+            search_unavailable=True,
+            general_contacts=tuple(contacts),
+        )
+
+
+@handled("question")
+async def on_question(update: Update, context: Context) -> Outcome:
+    """Answer a question with vetted passages and the organizations that can help."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return Outcome("ignored")
+    svc = services(context)
+    started = time.perf_counter()
+    text = question_text(message, context.bot.username)
+    chosen = await svc.store.get_language(user.id)
+    if not text:
+        lang = resolve(chosen, user.language_code)
+        await reply(update, context, t(lang, "Write your question in words and I will look it up."))
+        return Outcome("empty", lang)
+    if not await svc.store.allow_question(user.id, limit=svc.settings.rate_limit_per_minute):
+        svc.metrics.rate_limited.inc()
+        detected = await asyncio.to_thread(svc.engine.detect_language, text)
+        lang = resolve(chosen, detected, user.language_code)
+        await reply(
+            update,
+            context,
+            t(
+                lang,
+                "You are sending questions faster than I can answer them. Please wait a "
+                "minute and send your question again. If you are in danger, use /emergency.",
+            ),
+        )
+        return Outcome("rate_limited", lang)
+    topic = topic_or_none((context.user_data or {}).pop("topic", None))
+    async with typing(context, message.chat.id):
+        answer = await _answer(context, text, chosen, topic)
+    lang = resolve(chosen, answer.question_language, user.language_code)
+    token = remember_answer(context, answer)
+    await reply(
+        update, context, render_answer(answer, lang), markup=answer_keyboard(lang, token, answer)
+    )
+    seconds = time.perf_counter() - started
+    outcome = _outcome(answer)
+    svc.metrics.answers.labels(outcome=outcome).inc()
+    svc.metrics.latency.observe(seconds)
+    await svc.store.record_event(
+        user.id,
+        kind=QUESTION_KIND,
+        language=answer.question_language,
+        topics=answer.topics,
+        answer_found=answer.answer_found,
+        emergency=answer.emergency,
+        latency_ms=seconds * 1000,
+    )
+    if svc.settings.keep_unanswered and not answer.answer_found and not answer.search_unavailable:
+        await svc.store.keep_unanswered(text, answer.question_language)
+    return Outcome(outcome, lang, answer.topics)
+
+
+@handled("emergency")
+async def emergency(update: Update, context: Context) -> Outcome:
+    """Send the 24/7 contacts and the first safety steps at once."""
+    lang = await ui_language(update, context)
+    contacts = await asyncio.to_thread(services(context).engine.emergency_contacts)
+    await reply(update, context, render_emergency(contacts, lang))
+    return Outcome("emergency", lang, ("emergency",))
+
+
+@handled("orgs")
+async def organizations(update: Update, context: Context) -> Outcome:
+    """Show the directory, or one topic's part of it (`/orgs visas`)."""
+    lang = await ui_language(update, context)
+    engine = services(context).engine
+    args = context.args or []
+    topic = topic_or_none(args[0].lower()) if args else None
+    if args and topic is None:
+        await reply(
+            update,
+            context,
+            t(lang, "I do not know this topic. Topics: {topics}.", topics=", ".join(TOPICS)),
+            markup=topic_keyboard(lang) if is_private(update) else None,
+        )
+        return Outcome("unknown_topic", lang)
+    orgs = await asyncio.to_thread(engine.organizations, topic)
+    markup = topic_keyboard(lang) if topic is None and is_private(update) else None
+    await reply(update, context, render_organizations(orgs, lang, topic=topic), markup=markup)
+    return Outcome("shown", lang, (topic,) if topic else ())

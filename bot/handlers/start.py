@@ -1,0 +1,202 @@
+"""First contact: /start, /help, /language, the language buttons and the topic menu."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Update
+
+from bot.handlers.common import (
+    Context,
+    Outcome,
+    answer_query,
+    autodelete_keyboard,
+    edit_html,
+    handled,
+    is_private,
+    language_keyboard,
+    private_chat_button,
+    reply,
+    services,
+    t,
+    topic_keyboard,
+    topic_or_none,
+    ui_language,
+)
+from bot.i18n import N_, language_name, supported
+from bot.render import render_emergency, render_organizations, topic_label
+
+
+def privacy_notice(lang: str, *, keeps_unanswered: bool) -> str:
+    """The privacy notice shown by /start and /privacy (HTML)."""
+    lines = [
+        f"🔒 <b>{t(lang, 'Your privacy')}</b>",
+        "• "
+        + t(
+            lang,
+            "Chats with bots are not end-to-end encrypted. Do not write names, "
+            "places or other details you must protect.",
+        ),
+        "• "
+        + t(
+            lang,
+            "I do not keep your Telegram ID or your messages: a question is kept, "
+            "encrypted, only until it is answered. Your settings are stored under a "
+            "pseudonym.",
+        ),
+    ]
+    if keeps_unanswered:
+        lines.append(
+            "• "
+            + t(
+                lang,
+                "Questions I could not answer are kept for up to 30 days, "
+                "without contact details, so that staff can improve the sources.",
+            )
+        )
+    lines += [
+        "• " + t(lang, "/autodelete: I delete our messages (yours and mine) after 1 or 24 hours."),
+        "• " + t(lang, "/forget: I delete what I keep about you and what I can of this chat."),
+    ]
+    return "\n".join(lines)
+
+
+def welcome(lang: str) -> str:
+    return "\n\n".join(
+        [
+            f"👋 <b>{t(lang, 'Welcome to Waypoint.')}</b>",
+            t(
+                lang,
+                "I help human rights defenders at risk (journalists, lawyers, activists) "
+                "find vetted information and the organizations that can protect them.",
+            ),
+            t(
+                lang,
+                "Describe your situation in your own words, in any language. I answer with "
+                "passages from vetted sources and tell you who can help. I am not a lawyer "
+                "and I do not contact anyone for you.",
+            ),
+        ]
+    )
+
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", N_("Welcome, privacy and topics")),
+    ("emergency", N_("24/7 emergency contacts")),
+    ("orgs", N_("Organizations that can help (e.g. /orgs visas)")),
+    ("language", N_("Choose the language")),
+    ("privacy", N_("What I keep and how to delete it")),
+    ("autodelete", N_("Delete our messages automatically (off, 1h, 24h)")),
+    ("forget", N_("Delete your data and this chat")),
+    ("help", N_("This list")),
+)
+
+
+def help_text(lang: str) -> str:
+    lines = [f"<b>{t(lang, 'What I can do')}</b>"]
+    lines += [f"/{command}: {t(lang, description)}" for command, description in COMMANDS]
+    lines.append("")
+    lines.append(t(lang, "Or just write your question."))
+    return "\n".join(lines)
+
+
+@handled("start")
+async def start(update: Update, context: Context) -> Outcome:
+    """Greet, show the privacy notice, the language choice and the topic menu."""
+    lang = await ui_language(update, context)
+    if not is_private(update):
+        text = (
+            welcome(lang)
+            + "\n\n"
+            + t(lang, "To keep your situation private, write to me in a private chat.")
+        )
+        await reply(update, context, text, markup=private_chat_button(context, lang))
+        return Outcome("group", lang)
+    svc = services(context)
+    notice = privacy_notice(lang, keeps_unanswered=svc.settings.keep_unanswered)
+    await reply(update, context, f"{welcome(lang)}\n\n{notice}")
+    await reply(update, context, t(lang, "Choose your language:"), markup=language_keyboard(lang))
+    user = update.effective_user
+    current = await svc.store.get_autodelete(user.id) if user else None
+    await reply(
+        update,
+        context,
+        t(lang, "Delete our messages automatically?"),
+        markup=autodelete_keyboard(lang, current),
+    )
+    await reply(
+        update, context, t(lang, "What do you need help with?"), markup=topic_keyboard(lang)
+    )
+    return Outcome("shown", lang)
+
+
+@handled("help")
+async def show_help(update: Update, context: Context) -> Outcome:
+    """List what the bot can do."""
+    lang = await ui_language(update, context)
+    await reply(update, context, help_text(lang))
+    return Outcome("shown", lang)
+
+
+@handled("language")
+async def choose_language(update: Update, context: Context) -> Outcome:
+    """Offer the interface languages."""
+    lang = await ui_language(update, context)
+    await reply(update, context, t(lang, "Choose your language:"), markup=language_keyboard(lang))
+    return Outcome("shown", lang)
+
+
+@handled("language_chosen")
+async def language_chosen(update: Update, context: Context) -> Outcome:
+    """Remember the tapped language and confirm in it."""
+    query = update.callback_query
+    if query is None or update.effective_user is None:
+        return Outcome("ignored")
+    lang = supported((query.data or "").partition(":")[2])
+    if lang is None or (query.data or "") != f"lang:{lang}":
+        await answer_query(query)
+        return Outcome("stale")
+    await services(context).store.set_language(update.effective_user.id, lang)
+    await answer_query(query, language_name(lang))
+    await edit_html(
+        query,
+        t(lang, "Language set: {language}.", language=language_name(lang)),
+        markup=language_keyboard(lang),
+    )
+    await reply(
+        update, context, t(lang, "What do you need help with?"), markup=topic_keyboard(lang)
+    )
+    return Outcome("language_set", lang)
+
+
+@handled("topic")
+async def topic_chosen(update: Update, context: Context) -> Outcome:
+    """Show the tapped topic's organizations and ask the user to describe their situation."""
+    query = update.callback_query
+    if query is None:
+        return Outcome("ignored")
+    topic = topic_or_none((query.data or "").partition(":")[2])
+    lang = await ui_language(update, context)
+    await answer_query(query)
+    if topic is None:
+        return Outcome("stale", lang)
+    engine = services(context).engine
+    if topic == "emergency":
+        contacts = await asyncio.to_thread(engine.emergency_contacts)
+        await reply(update, context, render_emergency(contacts, lang))
+    else:
+        orgs = await asyncio.to_thread(engine.organizations, topic)
+        await reply(update, context, render_organizations(orgs, lang, topic=topic))
+    if context.user_data is not None:
+        context.user_data["topic"] = topic
+    await reply(
+        update,
+        context,
+        t(
+            lang,
+            "{topic}: tell me about your situation in your own words. What happened, which "
+            "country you are in (the country is enough) and what you need. Leave out names.",
+            topic=topic_label(topic, lang),
+        ),
+    )
+    return Outcome("shown", lang, (topic,))

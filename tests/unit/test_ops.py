@@ -1,0 +1,268 @@
+"""Logging, metrics and backup."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import shutil
+import sqlite3
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.ops import backup
+from bot.ops.logging import configure_logging, log_update, redact
+from bot.ops.metrics import Metrics
+from bot.settings import Settings
+from bot.store import Store, load_or_create_secret
+
+TOKEN = "123456789:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0"
+USER = 246813579
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quiet = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "telegram.ext")}
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    for name, old in quiet.items():
+        logging.getLogger(name).setLevel(old)
+
+
+def json_lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+# -- logging ---------------------------------------------------------------------------------
+
+
+def test_redact() -> None:
+    assert redact(f"GET https://api.telegram.org/bot{TOKEN}/getMe") == (
+        "GET https://api.telegram.org/bot[token]/getMe"
+    )
+    assert redact("12:short") == "12:short"
+
+
+def test_json_lines_parse_and_carry_extras(restore_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging("json", stream=stream)
+    log = logging.getLogger("waypoint.test")
+
+    log.info("answered in %d ms", 42, extra={"handler": "question"})
+    log.warning("second")
+
+    first, second = json_lines(stream)
+    assert first["message"] == "answered in 42 ms" and first["handler"] == "question"
+    assert first["level"] == "INFO" and first["logger"] == "waypoint.test"
+    assert str(first["time"]).endswith("+00:00")
+    assert second["level"] == "WARNING"
+
+
+def test_tokens_never_reach_the_log(restore_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging("json", level=logging.DEBUG, stream=stream)
+    log = logging.getLogger("telegram.somewhere")
+
+    log.info("calling https://api.telegram.org/bot%s/sendMessage", TOKEN)
+    log.info(f"inline {TOKEN}")
+    log.info("extra", extra={"url": f"bot{TOKEN}/x"})
+    try:
+        raise RuntimeError(f"request to /bot{TOKEN}/getUpdates failed")
+    except RuntimeError:
+        log.exception("boom")
+
+    lines = json_lines(stream)
+    assert len(lines) == 4
+    assert TOKEN not in stream.getvalue()
+    assert TOKEN.split(":")[1] not in stream.getvalue()
+    assert "[token]" in str(lines[0]["message"]) and "[token]" in str(lines[3]["exc"])
+
+
+def test_text_format_redacts_and_shows_extras(restore_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging("text", stream=stream)
+    log_update(
+        logging.getLogger("bot.handlers"),
+        user="ab" * 32,
+        handler="question",
+        language="ru",
+        topics=["detention", "legal-aid"],
+        latency_ms=123.456,
+        outcome="answered",
+    )
+    logging.getLogger("x").error("token %s", TOKEN)
+    out = stream.getvalue()
+    assert "update handled" in out and "topics=detention,legal-aid" in out
+    assert f"user={'ab' * 8} " in out and "latency_ms=123.5" in out
+    assert TOKEN not in out
+
+
+def test_log_update_is_one_pseudonymous_line(restore_logging: None, tmp_path: Path) -> None:
+    stream = io.StringIO()
+    configure_logging("json", stream=stream)
+    key = hashlib.sha256(b"x").hexdigest()
+
+    log_update(
+        logging.getLogger("bot.handlers.questions"),
+        user=key,
+        handler="question",
+        language=None,
+        topics=(),
+        latency_ms=5,
+        outcome="not_found",
+    )
+
+    (line,) = json_lines(stream)
+    assert line["user"] == key[:16]
+    assert line["topics"] == [] and line["language"] is None and line["outcome"] == "not_found"
+    assert str(USER) not in stream.getvalue()
+
+
+def test_configure_twice_keeps_one_handler_and_quiets_http(restore_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging("json", stream=io.StringIO())
+    configure_logging("json", stream=stream)
+    logging.getLogger("httpx").info("HTTP Request: POST https://api.telegram.org/bot...")
+    logging.getLogger("w").info("one")
+    assert [line["message"] for line in json_lines(stream)] == ["one"]
+    assert logging.getLogger("httpcore").level == logging.WARNING
+    assert logging.getLogger("telegram.ext").level == logging.WARNING
+
+
+# -- metrics ---------------------------------------------------------------------------------
+
+
+def test_metrics_render_every_metric() -> None:
+    metrics = Metrics()
+    metrics.updates.labels(handler="question").inc()
+    metrics.answers.labels(outcome="answered").inc(2)
+    metrics.latency.observe(0.3)
+    metrics.rate_limited.inc()
+    metrics.errors.labels(type="TimedOut").inc()
+    metrics.index_size.set(1234)
+
+    text = metrics.render().decode()
+
+    for name in (
+        "waypoint_updates_total",
+        "waypoint_answers_total",
+        "waypoint_answer_seconds_bucket",
+        "waypoint_rate_limited_total",
+        "waypoint_errors_total",
+        "waypoint_index_chunks",
+    ):
+        assert name in text
+    assert 'waypoint_answers_total{outcome="answered"} 2.0' in text
+    assert 'waypoint_answers_total{outcome="search_unavailable"} 0.0' in text
+    assert "waypoint_index_chunks 1234.0" in text
+
+
+def test_each_metrics_has_its_own_registry() -> None:
+    one, two = Metrics(), Metrics()
+    one.rate_limited.inc()
+    assert "waypoint_rate_limited_total 1.0" in one.render().decode()
+    assert "waypoint_rate_limited_total 0.0" in two.render().decode()
+
+
+# -- backup ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    knowledge = tmp_path / "knowledge"
+    (knowledge / "guides").mkdir(parents=True)
+    (knowledge / "guides" / "a.md").write_text("# A\n", encoding="utf-8")
+    (knowledge / "organizations.yaml").write_text("[]\n", encoding="utf-8")
+    return Settings(data_dir=tmp_path / "data", knowledge_dir=knowledge)
+
+
+async def seed(settings: Settings) -> None:
+    secret = load_or_create_secret(settings.data_dir, settings.secret_key)
+    async with await Store.open(settings.state_db, secret=secret) as store:
+        await store.set_language(USER, "fr")
+        await store.set_autodelete(USER, 60)
+        await store.schedule_deletion(USER, USER, 5, due=0)
+        for n in range(20):
+            await store.record_event(
+                USER,
+                kind="question",
+                language="fr",
+                topics=["detention"],
+                answer_found=True,
+                emergency=False,
+                latency_ms=n,
+            )
+
+
+def table_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    db = sqlite3.connect(path)
+    try:
+        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {n: db.execute(f"SELECT * FROM {n} ORDER BY 1").fetchall() for n in names}
+    finally:
+        db.close()
+
+
+async def test_backup_restores_to_an_openable_db(settings: Settings, tmp_path: Path) -> None:
+    await seed(settings)
+    dest = tmp_path / "backup"
+
+    assert backup.main(settings, dest) == 0
+
+    assert table_rows(dest / "state.sqlite3") == table_rows(settings.state_db)
+    assert stat.S_IMODE((dest / "state.sqlite3").stat().st_mode) == 0o600
+    assert stat.S_IMODE((dest / "secret.key").stat().st_mode) == 0o600
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert [f["path"] for f in manifest["knowledge"]] == ["guides/a.md", "organizations.yaml"]
+    assert manifest["knowledge"][0]["sha256"] == hashlib.sha256(b"# A\n").hexdigest()
+    assert manifest["knowledge"][0]["size"] == 4
+    assert manifest["secret_key"] == {"source": "file", "file": "secret.key"}
+    assert manifest["state_db"]["sha256"] == backup.sha256_file(dest / "state.sqlite3")
+
+    # The documented restore: stop, copy the db and key back, start.
+    shutil.rmtree(settings.data_dir)
+    settings.data_dir.mkdir()
+    shutil.copy(dest / "state.sqlite3", settings.state_db)
+    shutil.copy(dest / "secret.key", settings.data_dir / "secret.key")
+    secret = load_or_create_secret(settings.data_dir, None)
+    async with await Store.open(settings.state_db, secret=secret) as store:
+        assert await store.get_language(USER) == "fr"
+        assert await store.get_autodelete(USER) == 60
+        assert [d.message_id for d in await store.due_deletions()] == [5]  # still decrypts
+        assert (await store.stats(1)).questions == 20
+
+
+async def test_backup_while_the_store_is_open(settings: Settings, tmp_path: Path) -> None:
+    await seed(settings)
+    secret = load_or_create_secret(settings.data_dir, None)
+    async with await Store.open(settings.state_db, secret=secret) as store:
+        await store.set_language(USER, "es")  # sits in the WAL
+        assert backup.main(settings, tmp_path / "b") == 0
+    db = sqlite3.connect(tmp_path / "b" / "state.sqlite3")
+    assert db.execute("SELECT language FROM users").fetchall() == [("es",)]
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    db.close()
+
+
+async def test_backup_with_an_environment_secret(settings: Settings, tmp_path: Path) -> None:
+    env_settings = settings.with_(secret_key="an-environment-secret-value")
+    await seed(env_settings)
+    assert backup.main(env_settings, tmp_path / "b") == 0
+    assert not (tmp_path / "b" / "secret.key").exists()
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["secret_key"] == {"source": "WAYPOINT_SECRET_KEY", "file": None}
+
+
+def test_backup_without_a_database_fails(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert backup.main(settings, tmp_path / "b") == 1
+    assert "no state database" in capsys.readouterr().err
