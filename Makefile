@@ -47,7 +47,7 @@ check: install
 	$(BIN)/waypoint check
 
 eval: install
-	$(BIN)/waypoint eval ../shared/eval/dev.jsonl
+	$(BIN)/waypoint eval eval/dev.jsonl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

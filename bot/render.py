@@ -127,13 +127,13 @@ def _contacts(ref: Referral, lang: str) -> list[str]:
 def _referral(ref: Referral, lang: str, *, with_offer: bool = True) -> str:
     head = f"<b>{_link(ref.url, ref.name)}</b>"
     if ref.emergency_line:
-        head += f" — {_t(lang, '24/7 line')}"
+        head += " — " + _t(lang, "24/7 line")
     lines = [head]
     if with_offer and ref.offer.strip():
         lines.append(esc(ref.offer.strip()))
     lines += _contacts(ref, lang)
     if ref.check_note is not None:
-        lines.append(f"<i>{_t(lang, 'Please check the details on their site.')}</i>")
+        lines.append("<i>" + _t(lang, "Please check the details on their site.") + "</i>")
     return "\n".join(lines)
 
 
@@ -148,9 +148,9 @@ def _passage(number: int, passage: Passage, lang: str) -> str:
 
 def _emergency_blocks(contacts: Sequence[Referral], lang: str) -> list[str]:
     steps = "\n".join(f"{n}. {_t(lang, step)}" for n, step in enumerate(_SAFETY_STEPS, 1))
-    blocks = [f"🚨 <b>{_t(lang, 'If you are in danger right now')}</b>\n{steps}"]
+    blocks = ["🚨 <b>" + _t(lang, "If you are in danger right now") + f"</b>\n{steps}"]
     if contacts:
-        blocks.append(f"<b>{_t(lang, '24/7 emergency contacts')}</b>")
+        blocks.append("<b>" + _t(lang, "24/7 emergency contacts") + "</b>")
         blocks += [_referral(ref, lang) for ref in contacts]
     return blocks
 
@@ -188,11 +188,11 @@ def answer_blocks(answer: Answer, lang: str) -> list[str]:
             lang,
         )
     if answer.synthesized and answer.synthesized.strip():
-        blocks.append(f"<b>{_t(lang, 'In short')}</b>\n{esc(answer.synthesized.strip())}")
-    blocks.append(f"<b>{_t(lang, 'What the sources say')}</b>")
+        blocks.append("<b>" + _t(lang, "In short") + f"</b>\n{esc(answer.synthesized.strip())}")
+    blocks.append("<b>" + _t(lang, "What the sources say") + "</b>")
     blocks += [_passage(n, p, lang) for n, p in enumerate(answer.passages[:SHOWN_PASSAGES], 1)]
     if answer.referrals:
-        blocks.append(f"🤝 <b>{_t(lang, 'Who can help')}</b>")
+        blocks.append("🤝 <b>" + _t(lang, "Who can help") + "</b>")
         blocks += [_referral(ref, lang) for ref in answer.referrals[:MAX_REFERRALS]]
     return blocks
 
@@ -209,7 +209,7 @@ def render_more_sources(answer: Answer, lang: str) -> list[str]:
     """The passages not quoted yet, or the list of all sources when every one was shown."""
     rest = answer.passages[SHOWN_PASSAGES : SHOWN_PASSAGES + MORE_PASSAGES]
     if rest:
-        blocks = [f"📚 <b>{_t(lang, 'More sources')}</b>"]
+        blocks = ["📚 <b>" + _t(lang, "More sources") + "</b>"]
         blocks += [_passage(n, p, lang) for n, p in enumerate(rest, SHOWN_PASSAGES + 1)]
         return pack(blocks)
     if not answer.passages:
@@ -218,7 +218,7 @@ def render_more_sources(answer: Answer, lang: str) -> list[str]:
     for p in answer.passages:
         seen.setdefault(p.url or p.doc_id, p)
     lines = [f"• {_link(p.url, p.title or p.doc_id)}" for p in seen.values()]
-    return pack([f"📚 <b>{_t(lang, 'All the sources I used:')}</b>", "\n".join(lines)])
+    return pack(["📚 <b>" + _t(lang, "All the sources I used:") + "</b>", "\n".join(lines)])
 
 
 def render_organizations(

@@ -12,6 +12,7 @@ from bot.engine.types import Referral
 from ingest.metadata import Organization
 
 EMERGENCY_LINE_BONUS = 0.3
+FOCUS_MARGIN = 0.15  # organizations must share a topic this close to the question's best
 UNVERIFIED_MARKERS = ("unverified", "confirm", "unconfirmed", "check")
 
 
@@ -75,10 +76,20 @@ class Referrals:
                 score[oid] += 0.01
             if emergency and org.contact.get("hotline_24_7") and "emergency" in org.topics:
                 score[oid] += EMERGENCY_LINE_BONUS
-        for oid in self.named_in(question):
+        named = self.named_in(question)
+        direct = {  # an organization entry among the very best matches fits by itself
+            str(c.metadata.get("org_id")) for c in candidates[:5] if c.kind == "organization"
+        }
+        for oid in named:
             score[oid] += 1.0
+        best = topics[0][1] if topics else 0.0
+        focus = {t for t, v in topics[:3] if v >= best - FOCUS_MARGIN}
         ranked = sorted(
-            (oid for oid in score if oid in self.orgs), key=lambda o: score[o], reverse=True
+            (oid for oid in score
+             if oid in self.orgs
+             and (oid in named or oid in direct or focus & set(self.orgs[oid].topics))),
+            key=lambda o: score[o],
+            reverse=True,
         )
         return [to_referral(self.orgs[oid], language) for oid in ranked[:limit]]
 

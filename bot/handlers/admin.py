@@ -70,7 +70,7 @@ async def stats(update: Update, context: Context) -> Outcome:
     days = int(args[0]) if args and args[0].isdigit() and 0 < int(args[0]) <= 365 else 7
     s = await services(context).store.stats(days)
     lines = [
-        f"📊 <b>{t(lang, 'Usage over the last {days} days', days=days)}</b>",
+        "📊 <b>" + t(lang, "Usage over the last {days} days", days=days) + "</b>",
         t(
             lang,
             "Questions: {total} (answered {answered}, not found {not_found}, emergency "
@@ -111,7 +111,7 @@ async def gaps(update: Update, context: Context) -> Outcome:
     if not found:
         await reply(update, context, t(lang, "No unanswered questions recently."))
         return Outcome("empty", lang)
-    blocks = [f"<b>{t(lang, 'Questions I could not answer')}</b>"]
+    blocks = ["<b>" + t(lang, "Questions I could not answer") + "</b>"]
     for gap in found:
         day = dt.datetime.fromtimestamp(gap.at, dt.UTC).date().isoformat()
         blocks.append(f"• <i>{esc(day)} [{esc(gap.language)}]</i> {esc(gap.text)}")
@@ -129,13 +129,14 @@ def summary_text(lang: str, summary: dict[str, Any]) -> str:
         value = summary.get(key, 0)
         return int(value) if isinstance(value, int | float) else 0
 
+    seconds = "{:.1f}".format(float(summary.get("seconds") or 0))
     lines = [
         t(
             lang,
             "Index updated in {seconds} s: {added} added, {updated} updated, {unchanged} "
             "unchanged, {removed} removed, {failed} failed. Chunks embedded: {embedded}, "
             "in the index: {total}.",
-            seconds=f"{float(summary.get('seconds') or 0):.1f}",
+            seconds=seconds,
             added=n("added"),
             updated=n("updated"),
             unchanged=n("unchanged"),

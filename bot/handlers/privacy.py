@@ -166,7 +166,7 @@ async def forget(update: Update, context: Context) -> Outcome:
     )
     text = "\n\n".join(
         [
-            f"<b>{t(lang, 'Delete your data?')}</b>",
+            "<b>" + t(lang, "Delete your data?") + "</b>",
             t(
                 lang,
                 "I will delete your language and auto-delete settings, the anonymous usage "
@@ -207,7 +207,9 @@ async def forget_confirmed(update: Update, context: Context) -> Outcome:
     deleted = await _delete_all(context, chat.id, sorted(ids))
     text = "\n\n".join(
         [
-            f"✅ <b>{t(lang, 'Done.')}</b> "
+            "✅ <b>"
+            + t(lang, "Done.")
+            + "</b> "
             + t(
                 lang,
                 "I deleted what I kept about you and the messages of this chat that I "

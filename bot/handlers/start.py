@@ -30,19 +30,19 @@ from bot.render import render_emergency, render_organizations, topic_label
 def privacy_notice(lang: str, *, keeps_unanswered: bool) -> str:
     """The privacy notice shown by /start and /privacy (HTML)."""
     lines = [
-        f"🔒 <b>{t(lang, 'Your privacy')}</b>",
+        "🔒 <b>" + t(lang, "Your privacy") + "</b>",
         "• "
         + t(
             lang,
-            "Chats with bots are not end-to-end encrypted. Do not write names, "
-            "places or other details you must protect.",
+            "Chats with bots are not end-to-end encrypted: Telegram's servers can read "
+            "them. Do not write names, places or other details you must protect.",
         ),
         "• "
         + t(
             lang,
-            "I do not keep your Telegram ID or your messages: a question is kept, "
-            "encrypted, only until it is answered. Your settings are stored under a "
-            "pseudonym.",
+            "I do not store your name, your Telegram ID or your messages in readable "
+            "form: a question is kept encrypted only until it is answered, and your "
+            "settings are kept under a pseudonym.",
         ),
     ]
     if keeps_unanswered:
@@ -64,7 +64,7 @@ def privacy_notice(lang: str, *, keeps_unanswered: bool) -> str:
 def welcome(lang: str) -> str:
     return "\n\n".join(
         [
-            f"👋 <b>{t(lang, 'Welcome to Waypoint.')}</b>",
+            "👋 <b>" + t(lang, "Welcome to Waypoint.") + "</b>",
             t(
                 lang,
                 "I help human rights defenders at risk (journalists, lawyers, activists) "
@@ -93,7 +93,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 
 
 def help_text(lang: str) -> str:
-    lines = [f"<b>{t(lang, 'What I can do')}</b>"]
+    lines = ["<b>" + t(lang, "What I can do") + "</b>"]
     lines += [f"/{command}: {t(lang, description)}" for command, description in COMMANDS]
     lines.append("")
     lines.append(t(lang, "Or just write your question."))
@@ -114,16 +114,15 @@ async def start(update: Update, context: Context) -> Outcome:
         return Outcome("group", lang)
     svc = services(context)
     notice = privacy_notice(lang, keeps_unanswered=svc.settings.keep_unanswered)
-    await reply(update, context, f"{welcome(lang)}\n\n{notice}")
-    await reply(update, context, t(lang, "Choose your language:"), markup=language_keyboard(lang))
     user = update.effective_user
     current = await svc.store.get_autodelete(user.id) if user else None
     await reply(
         update,
         context,
-        t(lang, "Delete our messages automatically?"),
+        f"{welcome(lang)}\n\n{notice}",
         markup=autodelete_keyboard(lang, current),
     )
+    await reply(update, context, t(lang, "Choose your language:"), markup=language_keyboard(lang))
     await reply(
         update, context, t(lang, "What do you need help with?"), markup=topic_keyboard(lang)
     )

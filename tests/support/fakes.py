@@ -160,7 +160,7 @@ class FakeEngine:
                 referrals=(CCF, FAIR_TRIALS),
                 synthesized="In short: challenge it at the CCF [1] and get a lawyer [2].",
             )
-        first = "A red notice is not an arrest warrant. The CCF can delete notices that break the rules."
+        first = "A red notice is not an arrest warrant. The CCF deletes notices that break rules."
         if self.echo:
             first = f"You asked: {question}"
         passages = (
