@@ -57,7 +57,7 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
         table.add_row(*(str(getattr(summary, k)) for k in (
             "added", "updated", "unchanged", "removed", "failed", "chunks_embedded",
             "chunks_total")))
-        console = Console()
+        console = Console(soft_wrap=True)
         console.print(table)
         for error in summary.errors:
             console.print(f"[red]✗[/red] {error['file']}: {error['reason']}")
@@ -69,7 +69,7 @@ def check_command(settings: Settings) -> int:
     from ingest.check import check_knowledge
 
     report = check_knowledge(settings.knowledge_dir)
-    console = Console()
+    console = Console(soft_wrap=True)
     for file, reason in report.errors:
         console.print(f"[red]error[/red]   {file}: {reason}")
     for file, reason in report.warnings:
@@ -133,7 +133,7 @@ def chat_command(settings: Settings) -> int:
     from bot.engine.language import ui_language
     from bot.render import render_answer, to_plain
 
-    console = Console()
+    console = Console(soft_wrap=True)
     console.print("[bold]Waypoint[/bold] — loading…")
     engine = _open_engine(settings)
     if engine is None:

@@ -135,7 +135,7 @@ def corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_encoders() -> dict[str, HashEncoder]:
-    return {"use": HashEncoder("use", 64)}
+    return {"use": HashEncoder("use", 512)}
 
 
 @pytest.fixture(scope="session")

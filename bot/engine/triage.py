@@ -17,6 +17,10 @@ from bot.engine.text import normalize, phrase_in, tokens
 from ingest.encoders import Encoder
 
 DATA = Path(__file__).with_name("triage.yaml")
+# A message far closer to the danger examples than to the calm ones is flagged even when it
+# resembles none of them strongly (short or unusual wording).
+CLEAR_MARGIN = 0.10
+CLEAR_FLOOR = 0.25
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class TriageResult:
 class Triage:
     def __init__(
         self, encoder: Encoder, data: dict[str, Any] | None = None, *, k: int = 3,
-        margin: float = 0.03, floor: float = 0.45,
+        margin: float = 0.04, floor: float = 0.35,
     ) -> None:
         data = data or yaml.safe_load(DATA.read_text(encoding="utf-8"))
         self.encoder = encoder
@@ -57,7 +61,9 @@ class Triage:
         toks = tokens(text)
         lowered = normalize(text)
         lexical = _any_cue(self._now, toks, lowered) and _any_cue(self._danger, toks, lowered)
-        semantic = score > self.margin and pos > self.floor
+        semantic = (score > self.margin and pos > self.floor) or (
+            score > CLEAR_MARGIN and pos > CLEAR_FLOOR
+        )
         emergency = semantic or (lexical and score > -self.margin)
         return TriageResult(emergency, score, lexical)
 

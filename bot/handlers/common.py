@@ -228,12 +228,16 @@ async def answer_query(query: CallbackQuery, text: str | None = None) -> None:
 async def typing(context: Context, chat_id: int) -> AsyncIterator[None]:
     """Show "typing…" in the chat while the body runs."""
 
+    async def show() -> None:
+        with suppress(TelegramError):
+            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+
     async def keep_typing() -> None:
         while True:
-            with suppress(TelegramError):
-                await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
             await asyncio.sleep(TYPING_EVERY_S)
+            await show()
 
+    await show()
     task = asyncio.create_task(keep_typing())
     try:
         yield

@@ -26,12 +26,16 @@ from bot.handlers.common import (
     typing,
     ui_language,
 )
-from bot.i18n import resolve
+from bot.i18n import N_, resolve
 from bot.render import TOPICS, render_answer, render_emergency, render_organizations
 
 logger = logging.getLogger(__name__)
 
 QUESTION_KIND = "question"
+RATE_LIMITED = N_(
+    "You are sending questions faster than I can answer them. Please wait a minute and send "
+    "your question again. If you are in danger, use /emergency."
+)
 
 
 def mentions_bot(message: Message, username: str | None) -> bool:
@@ -114,11 +118,7 @@ async def on_question(update: Update, context: Context) -> Outcome:
         await reply(
             update,
             context,
-            t(
-                lang,
-                "You are sending questions faster than I can answer them. Please wait a "
-                "minute and send your question again. If you are in danger, use /emergency.",
-            ),
+            t(lang, RATE_LIMITED),
         )
         return Outcome("rate_limited", lang)
     topic = topic_or_none((context.user_data or {}).pop("topic", None))

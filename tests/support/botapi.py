@@ -240,6 +240,7 @@ class BotAPI:
         self._new_update = asyncio.Event()
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._closing = False
         self.port = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -258,6 +259,8 @@ class BotAPI:
         return self
 
     async def stop(self) -> None:
+        self._closing = True
+        self._new_update.set()  # end pending long polls now
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -396,7 +399,7 @@ class BotAPI:
                 self.updates = [u for u in self.updates if u["update_id"] >= offset]
             if self.last_allowed_updates:
                 self.updates = [u for u in self.updates if _kind(u) in self.last_allowed_updates]
-            if self.updates or time.monotonic() >= deadline:
+            if self.updates or self._closing or time.monotonic() >= deadline:
                 return self.updates[:limit]
             self._new_update.clear()
             with suppress(TimeoutError):
