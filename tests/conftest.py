@@ -143,3 +143,24 @@ def real_encoders():  # type: ignore[no-untyped-def]
     from ingest.service import load_encoders
 
     return load_encoders("hybrid")
+
+
+@pytest.fixture(scope="session")
+def shipped_index(tmp_path_factory, real_encoders):  # type: ignore[no-untyped-def]
+    """The shipped knowledge/ ingested once with the real encoders into an embedded index."""
+    from ingest.service import ingest
+
+    data_dir = tmp_path_factory.mktemp("shipped-data")
+    summary = ingest(knowledge_dir=REPO / "knowledge", data_dir=data_dir, chroma_url=None,
+                     encoders=real_encoders)
+    assert summary.failed == 0, summary.errors
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def real_engine(shipped_index, real_encoders):  # type: ignore[no-untyped-def]
+    from bot.engine.build import Engine
+    from ingest.index import chroma_client
+
+    return Engine(encoders=real_encoders, client=chroma_client(shipped_index / "chroma", None),
+                  knowledge_dir=REPO / "knowledge")

@@ -1,0 +1,82 @@
+"""The engine with the real encoders over the shipped knowledge, and the eval targets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.engine.evaluate import evaluate, load_cases
+from ingest.check import check_knowledge
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_shipped_knowledge_passes_check():
+    report = check_knowledge(REPO / "knowledge")
+    assert report.ok, report.errors
+    assert report.documents >= 20
+
+
+@pytest.mark.parametrize(
+    ("question", "doc_prefix", "org"),
+    [
+        ("Как оспорить красное уведомление Интерпола?", "guides/red-notices", "interpol-ccf"),
+        ("¿Cómo pido medidas cautelares a la CIDH?", "guides/legal-aid-advocacy", "iachr"),
+        ("How do I apply to Shelter City?", "guides/relocation", "shelter-city"),
+    ],
+)
+def test_cross_lingual_answers(real_engine, question, doc_prefix, org):
+    answer = real_engine.answer(question)
+    assert answer.answer_found
+    assert any(p.doc_id.startswith(doc_prefix) for p in answer.passages[:3])
+    assert org in [r.id for r in answer.referrals]
+
+
+def test_emergency_in_arabic_leads_with_the_24_7_line(real_engine):
+    answer = real_engine.answer("اعتقلوا زميلي قبل ساعة ولا نعرف أين أخذوه")
+    assert answer.emergency
+    assert answer.emergency_contacts[0].emergency_line
+    assert any(p.language == "ar" for p in answer.passages[:3])
+
+
+def test_grant_amount_question_is_not_an_emergency(real_engine):
+    assert not real_engine.answer("What was the emergency grant amount last year?").emergency
+
+
+def test_dev_set_meets_the_targets(real_engine):
+    result = evaluate(real_engine, load_cases(REPO / "eval" / "dev.jsonl"))
+    hybrid = result["modes"]["hybrid"]
+    assert hybrid["by_language"]["en"]["topic@3"] >= 0.90
+    assert hybrid["non_english"]["topic@3"] >= 0.80
+    assert hybrid["overall"]["org@3"] >= 0.85
+    assert hybrid["overall"]["emergency_recall"] == 1.0
+    assert hybrid["overall"]["false_alarm_rate"] <= 0.10
+    assert hybrid["overall"]["out_of_scope_refusal"] >= 0.90
+    for baseline in ("bm25", "dense"):
+        base = result["modes"][baseline]["overall"]
+        assert hybrid["overall"]["topic@3"] + hybrid["overall"]["org@3"] > (
+            base["topic@3"] + base["org@3"]
+        ), baseline
+
+
+def test_ask_json_contract(shipped_index):
+    env = dict(os.environ, WAYPOINT_DATA_DIR=str(shipped_index),
+               WAYPOINT_KNOWLEDGE_DIR=str(REPO / "knowledge"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "--json"],
+        input="How do I challenge a red notice?\nusd to eur rate today?\n",
+        capture_output=True, text=True, env=env, timeout=300, cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, second = (json.loads(line) for line in proc.stdout.splitlines())
+    assert set(first) == {"question", "language", "emergency", "answer_found", "answer",
+                          "passages", "organizations"}
+    assert first["answer_found"] and first["passages"][0]["url"].startswith("http")
+    assert set(first["passages"][0]) == {"doc_id", "title", "url", "topics", "score", "text"}
+    assert set(first["organizations"][0]) == {"id", "name", "url"}
+    assert not second["answer_found"] and second["passages"] == []
