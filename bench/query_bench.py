@@ -1,0 +1,62 @@
+"""Warm single-question latency of the whole answer path against its floor
+(query embedding + vector search alone), in the same run, on the shipped knowledge."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from bench.common import ROOT, machine, percentile, summary_ms, timed, write_section
+from bot.engine.build import Engine
+from ingest.index import chroma_client
+from ingest.service import ingest, load_encoders
+
+COMMAND = "make bench (python -m bench query)"
+ROUNDS = 3
+
+
+def questions() -> list[str]:
+    lines = (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["q"] for line in lines if line.strip()]
+
+
+def run() -> dict[str, float]:
+    encoders = load_encoders("hybrid")
+    qs = questions()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        ingest(knowledge_dir=ROOT / "knowledge", data_dir=data, chroma_url=None,
+               encoders=encoders)
+        engine = Engine(encoders=encoders, client=chroma_client(data / "chroma", None),
+                        knowledge_dir=ROOT / "knowledge")
+        for q in qs[:5]:  # warm up
+            engine.answer(q)
+
+        def floor(q: str) -> None:
+            for name, encoder in encoders.items():
+                engine.collections[name].query(encoder.encode([q])[0], 40)
+
+        full: list[float] = []
+        base: list[float] = []
+        for _ in range(ROUNDS):
+            for q in qs:
+                base += timed(lambda q=q: floor(q), 1)
+                full += timed(lambda q=q: engine.answer(q), 1)
+    ratio = percentile(full, 0.95) / percentile(base, 0.95)
+    write_section("Query latency", f"""
+Command: `{COMMAND}` — {machine()}; {len(qs)} dev questions × {ROUNDS} rounds, warm, one at a
+time, WAYPOINT_EMBEDDINGS=hybrid (MiniLM + USE-multilingual), embedded Chroma.
+
+| path | latency |
+|---|---|
+| floor: query embedding (both encoders) + vector search (both collections) | {summary_ms(base)} |
+| whole answer path: language, triage, topics, hybrid search + BM25, rerank, quotes, referrals | {summary_ms(full)} |
+| **p95 ratio (answer / floor)** | **{ratio:.2f}** (target ≤ 1.5) |
+""")
+    return {"floor_p95": percentile(base, 0.95), "answer_p95": percentile(full, 0.95),
+            "ratio": ratio}
+
+
+if __name__ == "__main__":
+    print(run())
