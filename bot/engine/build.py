@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import logging
 import time
 from dataclasses import replace
@@ -32,6 +33,8 @@ TOPIC_BOOST = 0.010
 LANGUAGE_BOOST = 0.004
 EMERGENCY_LIFT = 0.05
 SHOWN_PASSAGES = 3
+SEARCH_DEADLINE_S = 2.5  # past this the index counts as unavailable for this answer
+RELOAD_EVERY_S = 10.0  # how often an unavailable index is retried
 
 
 class Engine:
@@ -41,12 +44,14 @@ class Engine:
         encoders: dict[str, Encoder],
         client: Any,
         knowledge_dir: Path,
+        connect: Any = None,
         settings: Settings | None = None,
         lock: IndexLock | None = None,
     ) -> None:
         self.settings = settings
         self.encoders = encoders
         self.client = client
+        self.connect = connect  # makes a client when there is none yet (a server that was down)
         self.knowledge_dir = knowledge_dir
         self.lock = lock
         self.primary = "use" if "use" in encoders else next(iter(encoders))
@@ -57,6 +62,8 @@ class Engine:
         self.triage = Triage(primary)
         self.collections: dict[str, Collection] = {}
         self.retriever: Retriever | None = None
+        self._pool = cf.ThreadPoolExecutor(max_workers=4, thread_name_prefix="search")
+        self._last_load = 0.0
         self.synthesizer: Any = None
         if settings is not None and settings.llm_enabled:
             from bot.engine.synthesis import Synthesizer
@@ -65,11 +72,21 @@ class Engine:
             self.synthesizer = Synthesizer(
                 settings.llm_base_url, settings.llm_model, settings.llm_timeout
             )
-        self.load_index()
+        remote = settings is not None and settings.chroma_url is not None
+        try:
+            self.load_index()
+        except Exception as exc:
+            if not remote:
+                raise
+            # A Chroma server that is down at start: answer with contacts, retry later.
+            logger.error("index unavailable at start (%s); will retry", type(exc).__name__)
 
     # -- index -------------------------------------------------------------------------
     def load_index(self) -> None:
         """(Re)open the collections and rebuild the in-memory BM25 from their entries."""
+        self._last_load = time.monotonic()
+        if self.client is None:
+            self.client = self.connect()
         dims = {name: enc.dim for name, enc in self.encoders.items()}
         collections = open_collections(self.client, dims, create=False)
         entries = list(collections[self.primary].entries())
@@ -150,11 +167,13 @@ class Engine:
         where = {"topics": {"$contains": topic}} if topic else None
         t1 = time.perf_counter()
         try:
-            assert self.retriever is not None
-            candidates = self.retriever.search(
-                question, vectors, weights=self.weights(lang), where=where, mode=mode
+            retriever = self._available_retriever()
+            future = self._pool.submit(
+                retriever.search, question, vectors, weights=self.weights(lang), where=where,
+                mode=mode,
             )
-        except Exception as exc:  # the index (a Chroma server) is unreachable
+            candidates = future.result(timeout=SEARCH_DEADLINE_S)
+        except Exception as exc:  # the index (a Chroma server) is unreachable or too slow
             logger.warning("search unavailable: %s", type(exc).__name__)
             return replace(
                 base, search_unavailable=True, general_contacts=self.emergency_contacts(ui),
@@ -190,6 +209,19 @@ class Engine:
             timings_ms=timings,
         )
 
+    def _available_retriever(self) -> Retriever:
+        if self.retriever is None:
+            if time.monotonic() - self._last_load < RELOAD_EVERY_S:
+                raise ConnectionError("index unavailable")
+            self.load_index()
+        assert self.retriever is not None
+        return self.retriever
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.lock is not None:
+            self.lock.release()
+
     def _rerank(
         self, candidates: list[Candidate], topic_scores: list[tuple[str, float]], language: str
     ) -> list[Candidate]:
@@ -221,10 +253,21 @@ def build_engine(settings: Settings, *, hold_lock: bool = True) -> Engine:
 
     lock = IndexLock(settings.data_dir, enabled=hold_lock and settings.chroma_url is None)
     lock.acquire()
-    client = chroma_client(settings.chroma_dir, settings.chroma_url)
+
+    def connect() -> Any:
+        return chroma_client(settings.chroma_dir, settings.chroma_url)
+
+    try:
+        client = connect()
+    except Exception as exc:
+        if settings.chroma_url is None:
+            raise
+        logger.error("Chroma server %s unreachable (%s)", settings.chroma_url, type(exc).__name__)
+        client = None
     return Engine(
         encoders=load_encoders(settings.embeddings),
         client=client,
+        connect=connect,
         knowledge_dir=settings.knowledge_dir,
         settings=settings,
         lock=lock,
