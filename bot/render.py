@@ -12,10 +12,10 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 
 from bot.engine.types import Answer, Passage, Referral
-from bot.i18n import N_, gettext
+from bot.i18n import DEFAULT_LANGUAGE, N_, gettext, supported
 
 MAX_UNITS = 4096  # Telegram's limit for one text message, in UTF-16 code units
 SHOWN_PASSAGES = 3  # quoted in the answer; the rest are behind "More sources"
@@ -100,8 +100,8 @@ def topic_label(topic: str, lang: str) -> str:
 def language_label(code: str, lang: str) -> str:
     """The name of language `code` in language `lang` ("English" -> "английский")."""
     try:
-        name = Locale.parse(code).get_display_name(lang)
-    except (ValueError, TypeError, LookupError):
+        name = Locale.parse(code).get_display_name(supported(lang) or DEFAULT_LANGUAGE)
+    except (UnknownLocaleError, ValueError, TypeError, LookupError):
         name = None
     return name or code
 
@@ -191,9 +191,11 @@ def answer_blocks(answer: Answer, lang: str) -> list[str]:
         blocks.append("<b>" + _t(lang, "In short") + f"</b>\n{esc(answer.synthesized.strip())}")
     blocks.append("<b>" + _t(lang, "What the sources say") + "</b>")
     blocks += [_passage(n, p, lang) for n, p in enumerate(answer.passages[:SHOWN_PASSAGES], 1)]
-    if answer.referrals:
+    shown = {ref.id for ref in answer.emergency_contacts} if answer.emergency else set()
+    referrals = [ref for ref in answer.referrals[:MAX_REFERRALS] if ref.id not in shown]
+    if referrals:
         blocks.append("🤝 <b>" + _t(lang, "Who can help") + "</b>")
-        blocks += [_referral(ref, lang) for ref in answer.referrals[:MAX_REFERRALS]]
+        blocks += [_referral(ref, lang) for ref in referrals]
     return blocks
 
 
@@ -257,7 +259,7 @@ def pack(blocks: Iterable[str], limit: int = MAX_UNITS) -> list[str]:
                 current = piece
     if current:
         messages.append(current)
-    return [m for m in messages if to_plain(m).strip()]
+    return [m for m in messages if _visible(m).strip()]
 
 
 def split_block(block: str, limit: int = MAX_UNITS) -> list[str]:
@@ -318,7 +320,12 @@ def split_block(block: str, limit: int = MAX_UNITS) -> list[str]:
             rest = rest.lstrip(" ")
     if buf != opening():
         pieces.append(buf + closing())
-    return [p.strip() for p in pieces if to_plain(p).strip()]
+    return [p.strip() for p in pieces if _visible(p).strip()]
+
+
+def clip(text: str, limit: int = MAX_UNITS) -> str:
+    """Plain text cut to `limit` UTF-16 units (at a space when there is one near the end)."""
+    return text if units(text) <= limit else text[: _cut(text, limit)].rstrip()
 
 
 def _cut(text: str, room: int, *, boundaries: bool = True) -> int:
@@ -347,6 +354,11 @@ def _cut(text: str, room: int, *, boundaries: bool = True) -> int:
 _A = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
 _QUOTE = re.compile(r"<blockquote>(.*?)</blockquote>", re.DOTALL)
 _TAGS = re.compile(r"<[^>]*>")
+
+
+def _visible(text: str) -> str:
+    """What Telegram shows of an HTML message: the text without tags."""
+    return html.unescape(_TAGS.sub("", text))
 
 
 def to_plain(text: str) -> str:

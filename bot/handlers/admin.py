@@ -203,7 +203,9 @@ def safe_name(file_name: str | None) -> str:
     return f"{stem}.{suffix.lower()}" if suffix else stem
 
 
-def build_meta(fields: dict[str, Any], name: str, today: dt.date) -> dict[str, Any]:
+def build_meta(
+    fields: dict[str, Any], name: str, today: dt.date, known_orgs: set[str] | None = None
+) -> dict[str, Any]:
     """The document's metadata, validated like ingest validates it (UploadError if not)."""
     from ingest.metadata import MetadataError, parse_meta
 
@@ -224,10 +226,23 @@ def build_meta(fields: dict[str, Any], name: str, today: dt.date) -> dict[str, A
     if fields.get("regions"):
         meta["regions"] = fields["regions"]
     try:
-        parse_meta(meta)
+        parse_meta(meta, known_orgs)
     except MetadataError as exc:
         raise UploadError(str(exc)) from None
     return meta
+
+
+def known_organizations(knowledge_dir: Path) -> set[str] | None:
+    """The directory's organization ids (None if there is no readable directory)."""
+    from ingest.metadata import MetadataError, load_organizations
+
+    path = knowledge_dir / "organizations.yaml"
+    if not path.is_file():
+        return None
+    try:
+        return set(load_organizations(path))
+    except MetadataError:
+        return None
 
 
 def write_upload(folder: Path, name: str, content_path: Path, meta: dict[str, Any]) -> Path:
@@ -267,9 +282,9 @@ async def upload(update: Update, context: Context) -> Outcome:
             raise UploadError("send a PDF, DOCX, Markdown, TXT or HTML file")
         if (document.file_size or 0) > MAX_UPLOAD_BYTES:
             raise UploadError("the file is larger than 20 MB")
-        meta = build_meta(
-            parse_caption(message.caption if message else None), name, dt.date.today()
-        )
+        known = await asyncio.to_thread(known_organizations, svc.settings.knowledge_dir)
+        caption = parse_caption(message.caption if message else None)
+        meta = build_meta(caption, name, dt.date.today(), known)
     except UploadError as exc:
         await reply(
             update, context, t(lang, "I could not add {name}: {reason}", name=name, reason=str(exc))

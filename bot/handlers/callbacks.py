@@ -28,6 +28,7 @@ from bot.handlers.common import (
 from bot.i18n import gettext
 from bot.render import MAX_REFERRALS, render_more_sources, render_organizations
 
+MAX_VOTES_KEPT = 50  # answers whose vote is remembered (in memory) against double counting
 MORE = re.compile(r"^more:([A-Za-z0-9_-]{1,16})$")
 ORGS = re.compile(r"^orgs:([A-Za-z0-9_-]{1,16}):([a-z-]{1,24})$")
 FEEDBACK = re.compile(r"^fb:([01]):([A-Za-z0-9_-]{1,16}):([a-z-]{1,24})$")
@@ -79,11 +80,12 @@ async def feedback(update: Update, context: Context) -> Outcome:
     if query is None or match is None or update.effective_user is None:
         return Outcome("ignored", lang)
     helpful, token, topic = match.group(1) == "1", match.group(2), topic_or_none(match.group(3))
-    votes = (context.user_data or {}).setdefault("voted", set())
+    votes: list[str] = (context.user_data or {}).setdefault("voted", [])
     if token in votes:
         await answer_query(query, gettext(lang, "Thank you, your vote is counted."))
         return Outcome("duplicate", lang)
-    votes.add(token)
+    votes.append(token)
+    del votes[:-MAX_VOTES_KEPT]
     await services(context).store.record_feedback(
         update.effective_user.id, helpful=helpful, topic=topic
     )

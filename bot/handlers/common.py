@@ -21,6 +21,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    ReplyParameters,
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
@@ -30,7 +31,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.engine.types import Answer
 from bot.i18n import LANGUAGES, gettext, language_name, resolve
 from bot.ops.logging import log_update
-from bot.render import TOPICS, esc, to_plain, topic_label
+from bot.render import TOPICS, clip, esc, to_plain, topic_label
 from bot.services import Services
 
 logger = logging.getLogger("bot.handlers")
@@ -148,12 +149,15 @@ async def reply(
     sent: list[Message] = []
     for n, text in enumerate(parts):
         last = n == len(parts) - 1
-        message = await send_html(
-            context, chat.id, text, markup=markup if last else None, reply_to=reply_to
-        )
-        if message is None:
+        try:
+            message = await send_html(
+                context, chat.id, text, markup=markup if last else None, reply_to=reply_to
+            )
+        except Forbidden:
+            logger.info("cannot write to the chat (blocked or left)")
             break
-        sent.append(message)
+        if message is not None:
+            sent.append(message)
     if sent and is_private(update) and update.effective_user is not None:
         await track(context, update.effective_user.id, chat.id, [m.message_id for m in sent])
     return sent
@@ -167,28 +171,24 @@ async def send_html(
     markup: InlineKeyboardMarkup | None = None,
     reply_to: int | None = None,
 ) -> Message | None:
-    """Send one HTML message; None if the user blocked the bot or it timed out.
+    """Send one HTML message; None if it timed out (Forbidden is left to the caller).
 
     A message Telegram refuses to parse goes out again as plain text; a network failure is
     retried once; a timeout is not (the message may have arrived).
     """
     kwargs: dict[str, Any] = {"reply_markup": markup}
     if reply_to is not None:
-        kwargs["reply_to_message_id"] = reply_to
-        kwargs["allow_sending_without_reply"] = True
+        kwargs["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
     for attempt in (1, 2):
         try:
             return await context.bot.send_message(
                 chat_id, text, parse_mode=ParseMode.HTML, **kwargs
             )
-        except Forbidden:
-            logger.info("cannot write to the chat (blocked or left)")
-            return None
         except BadRequest as exc:
             if "parse entities" not in exc.message.lower():
                 raise
             logger.warning("Telegram refused our HTML; sending plain text")
-            return await context.bot.send_message(chat_id, to_plain(text), **kwargs)
+            return await context.bot.send_message(chat_id, clip(to_plain(text)), **kwargs)
         except TimedOut:
             logger.warning("sending timed out; not retried (it may have arrived)")
             return None

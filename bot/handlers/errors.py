@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from contextlib import suppress
 
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -42,7 +43,11 @@ async def on_error(update: object, context: Context) -> None:
     if isinstance(error, Forbidden):
         return  # we cannot write to this chat
     user = update.effective_user
-    lang = resolve(user.language_code if user else None)
+    chosen = None
+    if user is not None:
+        with suppress(Exception):  # the store may be what failed
+            chosen = await services(context).store.get_language(user.id)
+    lang = resolve(chosen, user.language_code if user else None)
     try:
         await context.bot.send_message(
             update.effective_chat.id,

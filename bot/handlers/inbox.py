@@ -47,6 +47,11 @@ def _message(message: Message, *, with_text: bool) -> dict[str, Any]:
             data["entities"] = entities
         if message.from_user is not None:
             data["from"] = _user(message.from_user)
+        replied = message.reply_to_message
+        if replied is not None and replied.from_user is not None and replied.from_user.is_bot:
+            data["reply_to_message"] = _message(replied, with_text=False) | {
+                "from": _user(replied.from_user)
+            }
     return data
 
 

@@ -185,9 +185,11 @@ async def forget_confirmed(update: Update, context: Context) -> Outcome:
     query = update.callback_query
     user, chat = update.effective_user, update.effective_chat
     lang = await ui_language(update, context)
-    if query is None or user is None or chat is None or not is_private(update):
+    if query is None or user is None or chat is None:
         return Outcome("ignored", lang)
     await answer_query(query)
+    if not is_private(update):
+        return Outcome("group", lang)
     if query.data != "forget:yes":
         await edit_html(query, t(lang, "Nothing was deleted."))
         return Outcome("cancelled", lang)
@@ -218,8 +220,8 @@ async def forget_confirmed(update: Update, context: Context) -> Outcome:
             ),
             t(
                 lang,
-                "What I cannot delete: messages older than 48 hours or from before my last "
-                "restart (Telegram does not let bots delete them), copies on your devices "
+                "What I cannot delete: messages older than 48 hours (Telegram does not let "
+                "bots delete them) or sent before my last restart, copies on your devices "
                 "and in their backups, and Telegram's own records. To remove the whole "
                 "chat on your side, use “Delete chat” in Telegram.",
             ),

@@ -28,10 +28,10 @@ from bot.handlers.common import (
 )
 from bot.i18n import N_, resolve
 from bot.render import TOPICS, render_answer, render_emergency, render_organizations
+from bot.store.store import QUESTION_KIND
 
 logger = logging.getLogger(__name__)
 
-QUESTION_KIND = "question"
 RATE_LIMITED = N_(
     "You are sending questions faster than I can answer them. Please wait a minute and send "
     "your question again. If you are in danger, use /emergency."
@@ -41,10 +41,8 @@ RATE_LIMITED = N_(
 def mentions_bot(message: Message, username: str | None) -> bool:
     """True if a group message @mentions the bot or replies to one of its messages."""
     replied = message.reply_to_message
-    if replied is not None and replied.from_user is not None:
-        bot_id = message.get_bot().id if message.get_bot() else None
-        if bot_id is not None and replied.from_user.id == bot_id:
-            return True
+    if replied and replied.from_user and replied.from_user.id == message.get_bot().id:
+        return True
     if not username:
         return False
     wanted = f"@{username}".lower()

@@ -94,5 +94,7 @@ async def test_help_privacy_and_orgs(api: BotAPI, bot: Any) -> None:
 async def test_unknown_command_and_admin_commands_for_others(api: BotAPI, bot: Any) -> None:
     for name in ("nonsense", "stats", "reindex", "gaps"):
         (reply,) = await command(api, ALICE, name)
-        assert reply["text"] == gettext("en", "I do not know this command. /help lists what I can do.")
+        assert reply["text"] == gettext(
+            "en", "I do not know this command. /help lists what I can do."
+        )
     assert bot.bot_data.engine.reindexed == 0

@@ -39,7 +39,9 @@ async def test_blocked_user_does_not_break_the_bot(api: BotAPI, bot: Any) -> Non
     api.push_text(ALICE, "red notice")
     await api.wait_call("sendMessage", since=mark, ok=False)
     await settled(bot)
-    assert api.calls_of("sendMessage", ok=False)[-1].error == "Forbidden: bot was blocked by the user"
+    assert (
+        api.calls_of("sendMessage", ok=False)[-1].error == "Forbidden: bot was blocked by the user"
+    )
     assert len(api.calls_of("sendMessage", ok=False)) == 1  # no retry, no apology
     assert "waypoint_errors_total{" not in bot.bot_data.metrics.render().decode()
     (reply,) = await ask(api, BORIS, "red notice")  # the next user is served as usual
@@ -67,3 +69,11 @@ async def test_outage_then_recovery(api: BotAPI, bot: Any) -> None:
     mark = api.mark()
     (reply,) = await api.wait_sent(ALICE.id, since=mark, timeout=15)
     assert "What the sources say" in reply["text"]
+
+
+async def test_slow_bot_api_still_gets_one_reply(api: BotAPI, bot: Any) -> None:
+    api.fail("sendMessage", kind="delay", delay=0.5)
+    api.fail("sendChatAction", kind="delay", delay=0.5)
+    (reply,) = await ask(api, ALICE, "red notice")
+    await settled(bot)
+    assert len(api.sent(ALICE.id)) == 1 and "<blockquote>" in reply["text"]

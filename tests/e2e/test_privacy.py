@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ALICE, ask, buttons, command, running, settled, tap
+from bot.i18n import gettext
+from tests.e2e.conftest import ALICE, GROUP_ID, ask, buttons, command, running, settled, tap
 from tests.support.botapi import BotAPI
 
 pytestmark = pytest.mark.integration
@@ -37,8 +38,8 @@ async def test_forget_deletes_data_and_the_visible_conversation(api: BotAPI, bot
     assert await store.get_language(ALICE.id) is None
     assert await store.get_autodelete(ALICE.id) is None
     assert await store.pending_deletions_for(ALICE.id) == []
-    # Honest about what stays; in the language Telegram reports, as the choice is gone.
-    assert "48 hours" in done["text"] and "Delete chat" in done["text"]
+    # Honest about what stays, still in the language the user had chosen.
+    assert "48 heures" in done["text"] and "Supprimer la discussion" in done["text"]
 
 
 async def test_forget_can_be_cancelled(api: BotAPI, bot: Any) -> None:
@@ -47,7 +48,7 @@ async def test_forget_can_be_cancelled(api: BotAPI, bot: Any) -> None:
     (confirm,) = await command(api, ALICE, "forget")
     mark = await tap(api, ALICE, confirm, "forget:no")
     (edit,) = await api.wait_call("editMessageText", since=mark)
-    assert "Nada" in edit.params["text"] or "Nothing" in edit.params["text"]
+    assert edit.params["text"] == gettext("es", "Nothing was deleted.")
     assert await bot.bot_data.store.get_language(ALICE.id) == "es"
     assert not api.calls_of("deleteMessages")
 
@@ -106,8 +107,6 @@ async def test_scheduled_deletion_of_a_vanished_message_is_dropped(
 
 
 async def test_autodelete_is_private_only(api: BotAPI, bot: Any) -> None:
-    from tests.e2e.conftest import GROUP_ID
-
     mark = api.mark()
     api.push_group_command(ALICE, GROUP_ID, "autodelete", "1h")
     (reply,) = await api.wait_sent(GROUP_ID, since=mark)

@@ -53,7 +53,9 @@ async def test_answer_buttons(api: BotAPI, bot: Any) -> None:
 
     mark = await tap(api, ALICE, answer, data["👍 Helpful"])
     (edit,) = await api.wait_call("editMessageReplyMarkup", since=mark)
-    remaining = [b["callback_data"] for row in edit.params["reply_markup"]["inline_keyboard"] for b in row]
+    remaining = [
+        b["callback_data"] for row in edit.params["reply_markup"]["inline_keyboard"] for b in row
+    ]
     assert not any(d.startswith("fb:") for d in remaining)
     assert api.calls_of("answerCallbackQuery")[-1].params["text"].startswith("Thank you")
     # A second vote on the same answer (a replayed or forged button) is not counted again.
@@ -90,7 +92,9 @@ async def test_forged_or_stale_buttons_are_answered_harmlessly(
     assert (await bot.bot_data.store.stats(1)).helpful == 0
 
 
-async def test_stale_more_sources_after_restart(api: BotAPI, settings: Any, engine: Any, clock: Any) -> None:
+async def test_stale_more_sources_after_restart(
+    api: BotAPI, settings: Any, engine: Any, clock: Any
+) -> None:
     from tests.e2e.conftest import running
 
     async with running(settings, engine, clock):
@@ -98,7 +102,11 @@ async def test_stale_more_sources_after_restart(api: BotAPI, settings: Any, engi
     async with running(settings, engine, clock):
         mark = await tap(api, ALICE, answer, buttons(answer)["📚 More sources"])
         await api.quiet(0.2)
-        assert api.calls_of("answerCallbackQuery")[-1].params["text"].startswith("This answer has expired")
+        assert (
+            api.calls_of("answerCallbackQuery")[-1]
+            .params["text"]
+            .startswith("This answer has expired")
+        )
         assert not api.sent(ALICE.id, since=mark)
         # "Who can help" still works from the topic in the button.
         mark = await tap(api, ALICE, answer, buttons(answer)["🤝 Who can help"])
@@ -146,7 +154,7 @@ async def test_engine_failure_still_gives_contacts(api: BotAPI, bot: Any) -> Non
 HOSTILE = [
     "<b>bold</b> & <i>unclosed",
     "&amp; &lt; &#0; &bogus; </blockquote></a>",
-    "<a href=\"javascript:alert(1)\">x</a><tg-spoiler>",
+    '<a href="javascript:alert(1)">x</a><tg-spoiler>',
     "🔥" * 2048,
     "x" * 4096,
     "😀👍🏽🇺🇦",
@@ -212,6 +220,18 @@ async def test_group_answers_mentions_only_and_never_repeats_the_question(
     with sqlite3.connect(settings.state_db) as db:
         ids = {row[0] for row in db.execute("SELECT update_id FROM inbox")}
     assert chatter["update_id"] not in ids and mention["update_id"] in ids
+
+    # A reply to the bot's message counts as addressing it, also after a restart (inbox).
+    mark = api.mark()
+    follow_up = api.push_group_text(member, GROUP_ID, "and in France?", reply_to=reply)
+    (second,) = await api.wait_sent(GROUP_ID, since=mark)
+    assert "France" not in second["text"] and engine.questions[-1][0] == "and in France?"
+    from telegram import Update
+
+    from bot.handlers.inbox import inbox_payload
+
+    payload = inbox_payload(Update.de_json(follow_up, bot.bot))
+    assert payload is not None and payload["message"]["reply_to_message"]["from"]["is_bot"]
 
     mark = api.mark()
     api.push_group_command(member, GROUP_ID, "start")

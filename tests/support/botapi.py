@@ -241,6 +241,7 @@ class BotAPI:
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._closing = False
+        self.long_polls = 0  # getUpdates calls waiting right now (the bot is polling)
         self.port = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -402,8 +403,13 @@ class BotAPI:
             if self.updates or self._closing or time.monotonic() >= deadline:
                 return self.updates[:limit]
             self._new_update.clear()
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+            self.long_polls += 1
+            self._changed.set()
+            try:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+            finally:
+                self.long_polls -= 1
 
     async def _m_sendmessage(self, p: dict[str, Any]) -> Any:
         chat_id = _chat_id(p)
@@ -598,10 +604,14 @@ class BotAPI:
         chat: dict[str, Any] | None = None,
         entities: list[dict[str, Any]] | None = None,
         update_id: int | None = None,
+        reply_to: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """A text message; `reply_to` is a message it answers (e.g. one the bot sent)."""
         content: dict[str, Any] = {"text": text}
         if entities:
             content["entities"] = entities
+        if reply_to is not None:
+            content["reply_to_message"] = reply_to
         return self.push({"message": self._user_message(user, chat, **content)}, update_id)
 
     def push_command(
@@ -637,7 +647,8 @@ class BotAPI:
     def add_file(self, content: bytes, name: str = "file.bin") -> str:
         number = next(self._file_ids)
         file_id = f"file{number}"
-        self.files[file_id] = (f"documents/{number}_{name}", content)
+        suffix = re.sub(r"[^a-z0-9.]", "", name[name.rfind(".") :].lower()) if "." in name else ""
+        self.files[file_id] = (f"documents/file_{number}{suffix}", content)
         return file_id
 
     def push_document(
@@ -674,7 +685,7 @@ class BotAPI:
                 "file_size": 9,
             }
         ]
-        extra = {"caption": caption} if caption else {}
+        extra: dict[str, Any] = {"caption": caption} if caption else {}
         return self.push({"message": self._user_message(user, photo=photo, **extra)})
 
     def push_voice(self, user: User) -> dict[str, Any]:
@@ -704,10 +715,16 @@ class BotAPI:
         return self.push({"message": self._user_message(user, contact=contact)})
 
     def push_group_text(
-        self, user: User, chat_id: int, text: str, *, entities: list[dict[str, Any]] | None = None
+        self,
+        user: User,
+        chat_id: int,
+        text: str,
+        *,
+        entities: list[dict[str, Any]] | None = None,
+        reply_to: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         chat = {"id": chat_id, "type": "supergroup", "title": "Defenders"}
-        return self.push_text(user, text, chat=chat, entities=entities)
+        return self.push_text(user, text, chat=chat, entities=entities, reply_to=reply_to)
 
     def push_group_mention(self, user: User, chat_id: int, question: str) -> dict[str, Any]:
         mention = f"@{BOT_USERNAME}"

@@ -7,6 +7,7 @@ What it answers depends on words in the question:
   "unavailable"                     -> search unavailable
   "crash"                           -> the engine raises
   "slow"                            -> blocks until `release()` (for shutdown/inbox tests)
+  "sleepy"                          -> takes a second (for tests in another process)
   anything else                     -> a found answer about red notices
 With `echo = True` the question is quoted inside a passage (to test escaping of hostile text).
 """
@@ -14,6 +15,7 @@ With `echo = True` the question is quoted inside a passage (to test escaping of 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +119,8 @@ class FakeEngine:
         if "slow" in low:
             self.started.set()
             self._gate.wait(timeout=30)
+        if "sleepy" in low:
+            time.sleep(1.0)
         if "crash" in low:
             raise RuntimeError(f"engine exploded on {question!r}")
         if "unavailable" in low:
