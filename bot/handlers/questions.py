@@ -141,7 +141,7 @@ async def on_question(update: Update, context: Context) -> Outcome:
         latency_ms=seconds * 1000,
     )
     if svc.settings.keep_unanswered and not answer.answer_found and not answer.search_unavailable:
-        await svc.store.keep_unanswered(text, answer.question_language)
+        await svc.store.keep_unanswered(text, answer.question_language, user_id=user.id)
     return Outcome(outcome, lang, answer.topics)
 
 

@@ -18,7 +18,12 @@ from typing import IO, Any
 
 TOKEN_PATTERN = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
 REDACTED = "[token]"
-QUIET_LOGGERS = ("httpx", "httpcore", "telegram.ext", "aiohttp.access")
+# Loggers that at DEBUG/INFO would print URLs with the token, SQL parameters or update
+# payloads (message texts): never below WARNING, whatever level the operator asks for.
+QUIET_LOGGERS = (
+    "httpx", "httpcore", "telegram", "telegram.ext", "aiohttp.access", "aiosqlite",
+    "apscheduler", "chromadb", "urllib3", "hpack",
+)
 LOG_USER_CHARS = 16
 
 # Attributes every LogRecord has; anything else on a record came in through `extra=`.

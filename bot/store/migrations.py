@@ -127,6 +127,16 @@ def m003_inbox(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m004_gap_owner(db: sqlite3.Connection) -> None:
+    # Kept unanswered texts carry their author's pseudonym so /forget removes them too.
+    _run(
+        db,
+        "ALTER TABLE gaps ADD COLUMN pseudonym TEXT",
+        "CREATE INDEX gaps_pseudonym ON gaps(pseudonym)",
+    )
+
+
 def applied(db: sqlite3.Connection) -> list[str]:
     """Return the names of the migrations recorded in `db`, in the order applied."""
     db.execute(

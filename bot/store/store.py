@@ -451,8 +451,13 @@ class Store:
 
     # -- knowledge gaps ------------------------------------------------------------------
 
-    async def keep_unanswered(self, text: str, language: str) -> None:
-        """Keep a scrubbed unanswered question for 30 days, if the operator opted in."""
+    async def keep_unanswered(
+        self, text: str, language: str, user_id: int | None = None
+    ) -> None:
+        """Keep a scrubbed unanswered question for 30 days, if the operator opted in.
+
+        With `user_id`, the text is tied to the author's pseudonym so /forget removes it.
+        """
         if not self._keep_unanswered:
             return
         cleaned = scrub(text)
@@ -460,8 +465,9 @@ class Store:
             return
         async with self._write() as db:
             await db.execute(
-                "INSERT INTO gaps (text, language, at) VALUES (?, ?, ?)",
-                (cleaned, language, self._clock()),
+                "INSERT INTO gaps (text, language, at, pseudonym) VALUES (?, ?, ?, ?)",
+                (cleaned, language, self._clock(),
+                 None if user_id is None else self.pseudonym(user_id)),
             )
 
     async def recent_gaps(self, limit: int = 20) -> list[Gap]:
@@ -627,7 +633,7 @@ class Store:
         """Delete everything of this user in one transaction, then compact the file and WAL."""
         key = self.pseudonym(user_id)
         async with self._write() as db:
-            for table in ("inbox", "deletions", "feedback", "events", "users"):
+            for table in ("inbox", "deletions", "feedback", "events", "gaps", "users"):
                 await db.execute(f"DELETE FROM {table} WHERE pseudonym = ?", (key,))
         self._recent.pop(key, None)
         await self._compact()

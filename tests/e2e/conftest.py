@@ -112,8 +112,9 @@ async def running(
     try:
         yield application
     finally:
-        engine.release()
-        engine.reindex_delay.set()
+        if isinstance(engine, FakeEngine):
+            engine.release()
+            engine.reindex_delay.set()
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if application.running:

@@ -69,7 +69,7 @@ def test_json_lines_parse_and_carry_extras(restore_logging: None) -> None:
 def test_tokens_never_reach_the_log(restore_logging: None) -> None:
     stream = io.StringIO()
     configure_logging("json", level=logging.DEBUG, stream=stream)
-    log = logging.getLogger("telegram.somewhere")
+    log = logging.getLogger("waypoint.somewhere")
 
     log.info("calling https://api.telegram.org/bot%s/sendMessage", TOKEN)
     log.info(f"inline {TOKEN}")

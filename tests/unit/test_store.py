@@ -637,3 +637,10 @@ async def test_a_failed_write_rolls_back(store: Store) -> None:
     assert (await store.stats(1)).people == 0
     async with store._read() as db, db.execute("SELECT COUNT(*) FROM users") as cur:
         assert await cur.fetchone() == (1,)
+
+
+async def test_forget_removes_the_users_kept_unanswered_texts(keeping_store: Store) -> None:
+    await keeping_store.keep_unanswered("where is the bakery", "en", user_id=111)
+    await keeping_store.keep_unanswered("unrelated cooking question", "en", user_id=222)
+    await keeping_store.forget(111)
+    assert [g.text for g in await keeping_store.recent_gaps()] == ["unrelated cooking question"]
