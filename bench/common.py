@@ -39,8 +39,10 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
 
 
 def summary_ms(values: list[float]) -> str:
-    return (f"p50 {percentile(values, 0.5):.1f} ms, p95 {percentile(values, 0.95):.1f} ms "
-            f"(mean {statistics.fmean(values):.1f}, n={len(values)})")
+    return (
+        f"p50 {percentile(values, 0.5):.1f} ms, p95 {percentile(values, 0.95):.1f} ms "
+        f"(mean {statistics.fmean(values):.1f}, n={len(values)})"
+    )
 
 
 def rss_mb() -> float:

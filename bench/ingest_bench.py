@@ -35,11 +35,17 @@ def run() -> dict[str, float]:
         start = time.perf_counter()
         summary = Ingestor(ROOT / "knowledge", client, encoders).run(rebuild=True)
         ingest_s = time.perf_counter() - start
-        entries = list(client.get_collection("waypoint-use").get(
-            include=["documents", "metadatas"])["documents"] or [])
+        entries = list(
+            client.get_collection("waypoint-use").get(include=["documents", "metadatas"])[
+                "documents"
+            ]
+            or []
+        )
         metas = client.get_collection("waypoint-use").get(include=["metadatas"])["metadatas"]
-        texts = [embed_text(m, t) if m.get("kind") == "document" else t
-                 for t, m in zip(entries, metas, strict=True)]
+        texts = [
+            embed_text(m, t) if m.get("kind") == "document" else t
+            for t, m in zip(entries, metas, strict=True)
+        ]
         start = time.perf_counter()
         for encoder in encoders.values():
             for i in range(0, len(texts), 256):
@@ -66,17 +72,20 @@ def run() -> dict[str, float]:
         "reingest_embedded": again.chunks_embedded,
         "synthetic_docs": first.added,
     }
-    write_section("Ingest", f"""
+    write_section(
+        "Ingest",
+        f"""
 Command: `{COMMAND}` — {machine()}.
 
 | measure | value | target |
 |---|---|---|
 | chunks embedded (shipped knowledge/, both encoders: minilm + use) | {chunks} | |
-| ingest throughput (load, split, embed ×2, write to Chroma) | {figures['ingest_chunks_per_s']:.1f} chunks/s | |
-| bare `encode` of the same chunks, same encoders, same batches | {figures['bare_chunks_per_s']:.1f} chunks/s | |
-| ingest / bare | **{figures['ratio']:.2f}** | ≥ 0.8 |
+| ingest throughput (load, split, embed ×2, write to Chroma) | {figures["ingest_chunks_per_s"]:.1f} chunks/s | |
+| bare `encode` of the same chunks, same encoders, same batches | {figures["bare_chunks_per_s"]:.1f} chunks/s | |
+| ingest / bare | **{figures["ratio"]:.2f}** | ≥ 0.8 |
 | re-ingest of an unchanged synthetic corpus of 1,000 documents | **{reingest_s:.2f} s**, {again.chunks_embedded} chunks embedded | ≤ 5 s, 0 embedded |
-""")
+""",
+    )
     return figures
 
 

@@ -26,10 +26,12 @@ def run() -> dict[str, float]:
     qs = questions()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        ingest(knowledge_dir=ROOT / "knowledge", data_dir=data, chroma_url=None,
-               encoders=encoders)
-        engine = Engine(encoders=encoders, client=chroma_client(data / "chroma", None),
-                        knowledge_dir=ROOT / "knowledge")
+        ingest(knowledge_dir=ROOT / "knowledge", data_dir=data, chroma_url=None, encoders=encoders)
+        engine = Engine(
+            encoders=encoders,
+            client=chroma_client(data / "chroma", None),
+            knowledge_dir=ROOT / "knowledge",
+        )
         for q in qs[:5]:  # warm up
             engine.answer(q)
 
@@ -44,7 +46,9 @@ def run() -> dict[str, float]:
                 base += timed(lambda q=q: floor(q), 1)
                 full += timed(lambda q=q: engine.answer(q), 1)
     ratio = percentile(full, 0.95) / percentile(base, 0.95)
-    write_section("Query latency", f"""
+    write_section(
+        "Query latency",
+        f"""
 Command: `{COMMAND}` — {machine()}; {len(qs)} dev questions × {ROUNDS} rounds, warm, one at a
 time, WAYPOINT_EMBEDDINGS=hybrid (MiniLM + USE-multilingual), embedded Chroma.
 
@@ -53,9 +57,13 @@ time, WAYPOINT_EMBEDDINGS=hybrid (MiniLM + USE-multilingual), embedded Chroma.
 | floor: query embedding (both encoders) + vector search (both collections) | {summary_ms(base)} |
 | whole answer path: language, triage, topics, hybrid search + BM25, rerank, quotes, referrals | {summary_ms(full)} |
 | **p95 ratio (answer / floor)** | **{ratio:.2f}** (target ≤ 1.5) |
-""")
-    return {"floor_p95": percentile(base, 0.95), "answer_p95": percentile(full, 0.95),
-            "ratio": ratio}
+""",
+    )
+    return {
+        "floor_p95": percentile(base, 0.95),
+        "answer_p95": percentile(full, 0.95),
+        "ratio": ratio,
+    }
 
 
 if __name__ == "__main__":

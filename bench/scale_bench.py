@@ -23,20 +23,34 @@ COMMAND = "make bench (python -m bench scale)"
 TOPICS = ["red-notices", "visas", "relocation", "grants", "digital-security", "legal-aid"]
 
 
-def pad(collections: dict[str, Collection], start: int, stop: int, rng: random.Random,
-        vocab: list[str]) -> None:
+def pad(
+    collections: dict[str, Collection], start: int, stop: int, rng: random.Random, vocab: list[str]
+) -> None:
     batch = 2000
     for lo in range(start, stop, batch):
         hi = min(lo + batch, stop)
         ids = [f"synthetic/{i}.md#0" for i in range(lo, hi)]
         texts = [" ".join(rng.choices(vocab, k=60)) for _ in ids]
-        metas = [{"kind": "document", "doc_id": f"synthetic/{i}.md", "title": f"Synthetic {i}",
-                  "source_url": f"https://example.org/{i}", "topics": [rng.choice(TOPICS)],
-                  "language": "en", "file_hash": "x", "chunk_index": 0, "content_hash": "x"}
-                 for i in range(lo, hi)]
+        metas = [
+            {
+                "kind": "document",
+                "doc_id": f"synthetic/{i}.md",
+                "title": f"Synthetic {i}",
+                "source_url": f"https://example.org/{i}",
+                "topics": [rng.choice(TOPICS)],
+                "language": "en",
+                "file_hash": "x",
+                "chunk_index": 0,
+                "content_hash": "x",
+            }
+            for i in range(lo, hi)
+        ]
         for collection in collections.values():
-            vectors = np.random.default_rng(lo).standard_normal(
-                (len(ids), collection.dim)).astype(np.float32)
+            vectors = (
+                np.random.default_rng(lo)
+                .standard_normal((len(ids), collection.dim))
+                .astype(np.float32)
+            )
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             collection.upsert(ids, vectors, texts, metas)
 
@@ -53,14 +67,17 @@ def run() -> dict[str, float]:
     lines = (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
     qs = [json.loads(line)["q"] for line in lines if line.strip()]
     rng = random.Random(7)
-    vocab = [w for w in (ROOT / "knowledge" / "guides" / "visas.md").read_text().split()
-             if w.isalpha()]
+    vocab = [
+        w for w in (ROOT / "knowledge" / "guides" / "visas.md").read_text().split() if w.isalpha()
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        ingest(knowledge_dir=ROOT / "knowledge", data_dir=data, chroma_url=None,
-               encoders=encoders)
-        engine = Engine(encoders=encoders, client=chroma_client(data / "chroma", None),
-                        knowledge_dir=ROOT / "knowledge")
+        ingest(knowledge_dir=ROOT / "knowledge", data_dir=data, chroma_url=None, encoders=encoders)
+        engine = Engine(
+            encoders=encoders,
+            client=chroma_client(data / "chroma", None),
+            knowledge_dir=ROOT / "knowledge",
+        )
         shipped = engine.index_size()
         pad(engine.collections, 0, 1000 - shipped, rng, vocab)
         small_n = engine.index_size()
@@ -74,7 +91,9 @@ def run() -> dict[str, float]:
         load_s = time.perf_counter() - start - sum(large) / 1000
         memory = rss_mb()
     ratio = percentile(large, 0.95) / percentile(small, 0.95)
-    write_section("Scale", f"""
+    write_section(
+        "Scale",
+        f"""
 Command: `{COMMAND}` — {machine()}; whole answer path (hybrid), {len(qs)} dev questions, warm.
 
 | index size | latency |
@@ -85,9 +104,13 @@ Command: `{COMMAND}` — {machine()}; whole answer path (hybrid), {len(qs)} dev 
 
 Filling the index to {large_n:,} chunks took {fill_s:.0f} s; reloading the engine (BM25 built
 from the index) about {load_s:.0f} s; resident memory afterwards {memory:.0f} MB.
-""")
-    return {"small_p95": percentile(small, 0.95), "large_p95": percentile(large, 0.95),
-            "ratio": ratio}
+""",
+    )
+    return {
+        "small_p95": percentile(small, 0.95),
+        "large_p95": percentile(large, 0.95),
+        "ratio": ratio,
+    }
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="load knowledge/ into the index (incremental)")
-    p.add_argument("--knowledge", type=Path, help="knowledge folder (default WAYPOINT_KNOWLEDGE_DIR)")
+    p.add_argument(
+        "--knowledge", type=Path, help="knowledge folder (default WAYPOINT_KNOWLEDGE_DIR)"
+    )
     p.add_argument("--rebuild", action="store_true", help="drop the index and embed everything")
     p.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
@@ -64,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.with_(knowledge_dir=args.knowledge)
     from bot.ops.logging import configure_logging
 
-    configure_logging(settings.log_format, logging.WARNING if args.command != "run" else logging.INFO)
+    configure_logging(
+        settings.log_format, logging.WARNING if args.command != "run" else logging.INFO
+    )
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     from ingest.encoders import offline
 

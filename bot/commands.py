@@ -23,7 +23,9 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
 
     err = Console(stderr=True)
     if args.if_stale and not is_stale(
-        settings.knowledge_dir, settings.data_dir, settings.chroma_url,
+        settings.knowledge_dir,
+        settings.data_dir,
+        settings.chroma_url,
         encoders_for(settings.embeddings),
     ):
         err.print("[green]index is up to date[/green]")
@@ -51,12 +53,30 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
         print(summary.to_json())
     else:
         table = Table(title="Ingest" + (" (dry run)" if args.dry_run else ""))
-        for key in ("added", "updated", "unchanged", "removed", "failed", "chunks_embedded",
-                    "chunks_total"):
+        for key in (
+            "added",
+            "updated",
+            "unchanged",
+            "removed",
+            "failed",
+            "chunks_embedded",
+            "chunks_total",
+        ):
             table.add_column(key.replace("_", " "), justify="right")
-        table.add_row(*(str(getattr(summary, k)) for k in (
-            "added", "updated", "unchanged", "removed", "failed", "chunks_embedded",
-            "chunks_total")))
+        table.add_row(
+            *(
+                str(getattr(summary, k))
+                for k in (
+                    "added",
+                    "updated",
+                    "unchanged",
+                    "removed",
+                    "failed",
+                    "chunks_embedded",
+                    "chunks_total",
+                )
+            )
+        )
         console = Console(soft_wrap=True)
         console.print(table)
         for error in summary.errors:
@@ -91,8 +111,14 @@ def answer_record(question: str, answer: Any, rendered: str) -> dict[str, Any]:
         "answer_found": answer.answer_found,
         "answer": rendered,
         "passages": [
-            {"doc_id": p.doc_id, "title": p.title, "url": p.url, "topics": list(p.topics),
-             "score": p.score, "text": p.text}
+            {
+                "doc_id": p.doc_id,
+                "title": p.title,
+                "url": p.url,
+                "topics": list(p.topics),
+                "score": p.score,
+                "text": p.text,
+            }
             for p in answer.passages
         ],
         "organizations": [{"id": r.id, "name": r.name, "url": r.url} for r in answer.referrals],

@@ -42,7 +42,7 @@ class RawDocument:
 
 
 def discover(root: Path) -> list[Path]:
-    """Every document file under `root` (sidecars, organizations/topics data and READMEs excluded)."""
+    """Every document file under `root` (not sidecars, the YAML data or the staff README)."""
     found = []
     for path in sorted(root.rglob("*")):
         if not path.is_file() or path.name.startswith("."):
@@ -100,7 +100,8 @@ class Loader:
             raise DocumentError(doc_id, "the file is empty")
         if size > MAX_FILE_BYTES:
             raise DocumentError(
-                doc_id, f"the file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB"
+                doc_id,
+                f"the file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB",
             )
         suffix = path.suffix.lower()
         if suffix in (".md", ".markdown"):
@@ -233,8 +234,10 @@ def _html_text(html: str) -> str:
     for tag in soup(["script", "style", "noscript", "template", "iframe", "svg"]):
         tag.decompose()
     # Hidden elements are a classic place for injected instructions: drop them.
-    for tag in soup.select('[hidden], [aria-hidden="true"], [style*="display:none"], '
-                           '[style*="display: none"], [style*="visibility:hidden"]'):
+    for tag in soup.select(
+        '[hidden], [aria-hidden="true"], [style*="display:none"], '
+        '[style*="display: none"], [style*="visibility:hidden"]'
+    ):
         tag.decompose()
     lines = []
     for element in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "td", "pre", "blockquote"]):
@@ -242,7 +245,9 @@ def _html_text(html: str) -> str:
         if not text:
             continue
         if element.name in ("h1", "h2", "h3", "h4"):
-            lines.append("#" * (int(element.name[1]) + (0 if element.name != "h1" else 1)) + " " + text)
+            lines.append(
+                "#" * (int(element.name[1]) + (0 if element.name != "h1" else 1)) + " " + text
+            )
         else:
             lines.append(text)
     if not lines:
@@ -285,7 +290,9 @@ def _read_sidecar(path: Path, doc_id: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise DocumentError(doc_id, f"malformed {sidecar.name} ({str(exc).splitlines()[0]})") from None
+        raise DocumentError(
+            doc_id, f"malformed {sidecar.name} ({str(exc).splitlines()[0]})"
+        ) from None
     if not isinstance(data, dict):
         raise DocumentError(doc_id, f"{sidecar.name} must be a mapping of keys to values")
     return data

@@ -76,7 +76,9 @@ class USEEncoder:
         with self._lock:
             for start in range(0, len(texts), self.batch_size):
                 batch = [t[:2000] for t in texts[start : start + self.batch_size]]
-                out.append(np.asarray(self.model.encode(batch), dtype=np.float32).reshape(len(batch), -1))
+                out.append(
+                    np.asarray(self.model.encode(batch), dtype=np.float32).reshape(len(batch), -1)
+                )
         return np.vstack(out)
 
 

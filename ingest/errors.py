@@ -1,10 +1,10 @@
 """Errors raised while turning files into index entries.
 
-    IngestError
-    ├── DocumentError      one file could not be used (reason is shown to staff)
-    └── IndexError_        the index cannot be opened or written
-        ├── EncoderMismatch   the index was built by another encoder
-        └── IndexLocked       another process writes the embedded index
+IngestError
+├── DocumentError      one file could not be used (reason is shown to staff)
+└── IndexError_        the index cannot be opened or written
+    ├── EncoderMismatch   the index was built by another encoder
+    └── IndexLocked       another process writes the embedded index
 """
 
 from __future__ import annotations

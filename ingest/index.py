@@ -174,9 +174,7 @@ class Collection:
                 state[doc_id] = (file_hash, ids)
             offset += len(got["ids"])
 
-    def query(
-        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
-    ) -> list[Hit]:
+    def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
         n = min(k, self.count())
         if n == 0:
             return []
@@ -189,7 +187,10 @@ class Collection:
         return [
             Hit(i, d, m, 1.0 - float(dist))
             for i, d, m, dist in zip(
-                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+                got["ids"][0],
+                got["documents"][0],
+                got["metadatas"][0],
+                got["distances"][0],
                 strict=True,
             )
         ]

@@ -1,4 +1,4 @@
-"""Document metadata (front matter or sidecar), the topic vocabulary and the organization directory."""
+"""Document metadata (front matter or sidecar), the topic vocabulary, the organizations."""
 
 from __future__ import annotations
 

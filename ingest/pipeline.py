@@ -7,6 +7,7 @@ a file that fails keeps its previous chunks, so the index never holds a half-wri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -113,7 +114,7 @@ def split(doc: RawDocument, meta: DocMeta, digest: str) -> list[Chunk]:
 
 def organization_chunks(orgs: dict[str, Organization], digest: str) -> list[Chunk]:
     """One entry per organization and language, so questions can match an organization."""
-    chunks = []
+    chunks: list[Chunk] = []
     for org in orgs.values():
         languages = ["en", *(lang for lang in org.i18n if lang != "en")]
         for lang in languages:
@@ -138,7 +139,7 @@ def organization_chunks(orgs: dict[str, Organization], digest: str) -> list[Chun
     return chunks
 
 
-Progress = Callable[[str], None]
+Unit = tuple[str, str, Callable[[], list[Chunk]]]  # (doc_id, known hash or "", chunk builder)
 
 
 class Ingestor:
@@ -161,7 +162,7 @@ class Ingestor:
         *,
         rebuild: bool = False,
         dry_run: bool = False,
-        progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
+        progress: Callable[[list[Unit]], Iterable[Unit]] | None = None,
     ) -> IngestSummary:
         started = time.perf_counter()
         summary = IngestSummary()
@@ -177,13 +178,15 @@ class Ingestor:
 
         orgs_path = self.root / ORGANIZATIONS_FILE
         known_orgs: set[str] | None = None
-        units: list[tuple[str, str, Callable[[], list[Chunk]]]] = []
+        units: list[Unit] = []
         if orgs_path.is_file():
             digest = file_hash(orgs_path)
             try:
                 orgs = load_organizations(orgs_path)
                 known_orgs = set(orgs)
-                units.append((ORGANIZATIONS_FILE, digest, lambda: organization_chunks(orgs, digest)))
+                units.append(
+                    (ORGANIZATIONS_FILE, digest, lambda: organization_chunks(orgs, digest))
+                )
             except MetadataError as exc:
                 summary.failed += 1
                 summary.errors.append({"file": ORGANIZATIONS_FILE, "reason": str(exc)})
@@ -191,13 +194,13 @@ class Ingestor:
 
         for path in discover(self.root):
             doc_id = doc_id_for(path, self.root)
-            units.append((doc_id, "", lambda p=path: self._chunks_for(p, known_orgs)))
+            units.append((doc_id, "", functools.partial(self._chunks_for, path, known_orgs)))
 
         present = {doc_id for doc_id, _, _ in units}
         pending: list[tuple[str, bool, list[Chunk], list[str]]] = []
-        iterator: Iterable[tuple[str, str, Callable[[], list[Chunk]]]] = units
+        iterator: Iterable[Unit] = units
         if progress is not None:
-            iterator = progress(units)  # type: ignore[arg-type]
+            iterator = progress(units)
         try:
             for doc_id, digest, build in iterator:
                 old_hash, old_ids = state.get(doc_id, (None, []))

@@ -37,7 +37,9 @@ def ingest(
         )
 
 
-def is_stale(knowledge_dir: Path, data_dir: Path, chroma_url: str | None, encoder_names: Iterable[str]) -> bool:
+def is_stale(
+    knowledge_dir: Path, data_dir: Path, chroma_url: str | None, encoder_names: Iterable[str]
+) -> bool:
     """True when the index is missing or any file's hash differs from what the index holds."""
     from ingest.documents import discover, doc_id_for, file_hash
     from ingest.errors import IndexError_

@@ -81,8 +81,17 @@ organizations:
 """
 
 
-def write_doc(root: Path, rel: str, *, title: str, topics: str, body: str,
-              orgs: str = "[]", language: str = "en", reviewed: str = "2026-11") -> Path:
+def write_doc(
+    root: Path,
+    rel: str,
+    *,
+    title: str,
+    topics: str,
+    body: str,
+    orgs: str = "[]",
+    language: str = "en",
+    reviewed: str = "2026-11",
+) -> Path:
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
@@ -90,7 +99,7 @@ def write_doc(root: Path, rel: str, *, title: str, topics: str, body: str,
             f"""\
             ---
             title: "{title}"
-            source_url: https://example.org/{rel.replace('/', '-')}
+            source_url: https://example.org/{rel.replace("/", "-")}
             reviewed: {reviewed}
             language: {language}
             topics: {topics}
@@ -112,7 +121,10 @@ def corpus(tmp_path: Path) -> Path:
     root.mkdir()
     (root / "organizations.yaml").write_text(ORGS_YAML, encoding="utf-8")
     write_doc(
-        root, "guides/red-notices.md", title="Challenging a red notice", topics="[red-notices]",
+        root,
+        "guides/red-notices.md",
+        title="Challenging a red notice",
+        topics="[red-notices]",
         orgs="[interpol-ccf]",
         body="## What a red notice is\n\nA red notice asks police worldwide to locate and "
         "arrest a person pending extradition. It is not an arrest warrant.\n\n"
@@ -120,13 +132,19 @@ def corpus(tmp_path: Path) -> Path:
         "portal. It decides deletion requests within nine months.\n",
     )
     write_doc(
-        root, "guides/emergency.md", title="In danger right now", topics="[emergency]",
+        root,
+        "guides/emergency.md",
+        title="In danger right now",
+        topics="[emergency]",
         orgs="[front-line-defenders]",
         body="## Call the 24/7 line\n\nFront Line Defenders runs an emergency line that "
         "answers day and night. Tell them who you are and what happened.\n",
     )
     write_doc(
-        root, "guides/visas.md", title="Schengen visas for defenders", topics="[visas]",
+        root,
+        "guides/visas.md",
+        title="Schengen visas for defenders",
+        topics="[visas]",
         body="## When to apply\n\nYou can apply for a Schengen visa up to six months before "
         "the trip. Consulates decide within fifteen days as a rule.\n",
     )
@@ -151,8 +169,9 @@ def shipped_index(tmp_path_factory, real_encoders):  # type: ignore[no-untyped-d
     from ingest.service import ingest
 
     data_dir = tmp_path_factory.mktemp("shipped-data")
-    summary = ingest(knowledge_dir=REPO / "knowledge", data_dir=data_dir, chroma_url=None,
-                     encoders=real_encoders)
+    summary = ingest(
+        knowledge_dir=REPO / "knowledge", data_dir=data_dir, chroma_url=None, encoders=real_encoders
+    )
     assert summary.failed == 0, summary.errors
     return data_dir
 
@@ -162,5 +181,8 @@ def real_engine(shipped_index, real_encoders):  # type: ignore[no-untyped-def]
     from bot.engine.build import Engine
     from ingest.index import chroma_client
 
-    return Engine(encoders=real_encoders, client=chroma_client(shipped_index / "chroma", None),
-                  knowledge_dir=REPO / "knowledge")
+    return Engine(
+        encoders=real_encoders,
+        client=chroma_client(shipped_index / "chroma", None),
+        knowledge_dir=REPO / "knowledge",
+    )

@@ -24,14 +24,15 @@ class AnswerEngine(Protocol):
     def detect_language(self, text: str) -> str:
         """ISO 639-1 code of `text` (falls back to "en")."""
 
-    def organizations(self, topic: str | None = None) -> list[Referral]:
-        """The directory (never closed organizations), optionally for one topic."""
+    def organizations(self, topic: str | None = None, language: str = "en") -> list[Referral]:
+        """The directory (never closed organizations), optionally for one topic; offers
+        described in `language` where the directory has it."""
 
-    def emergency_contacts(self) -> tuple[Referral, ...]:
+    def emergency_contacts(self, language: str = "en") -> tuple[Referral, ...]:
         """The 24/7 contacts, first in any emergency answer."""
 
     def reindex(self) -> dict[str, Any]:
-        """Re-ingest knowledge/ (blocking); returns the ingest summary (see `waypoint ingest --json`)."""
+        """Re-ingest knowledge/ (blocking); returns the summary of `waypoint ingest --json`."""
 
     def index_size(self) -> int:
         """Number of chunks in the index (0 when it is unavailable)."""

@@ -55,8 +55,8 @@ class Engine:
         self.knowledge_dir = knowledge_dir
         self.lock = lock
         self.primary = "use" if "use" in encoders else next(iter(encoders))
-        self.organizations = load_organizations(knowledge_dir / "organizations.yaml")
-        self.referrals = Referrals(self.organizations)
+        self.directory = load_organizations(knowledge_dir / "organizations.yaml")
+        self.referrals = Referrals(self.directory)
         primary = encoders[self.primary]
         self.topic_model = TopicModel(primary, load_topics(knowledge_dir / "topics.yaml"))
         self.triage = Triage(primary)
@@ -105,19 +105,16 @@ class Engine:
 
         summary = Ingestor(self.knowledge_dir, self.client, self.encoders).run()
         self.load_index()
-        self.organizations = load_organizations(self.knowledge_dir / "organizations.yaml")
-        self.referrals = Referrals(self.organizations)
+        self.directory = load_organizations(self.knowledge_dir / "organizations.yaml")
+        self.referrals = Referrals(self.directory)
         return summary.to_dict()
 
     # -- answering ---------------------------------------------------------------------
     def detect_language(self, text: str) -> str:
         return detect_language(text)
 
-    def organizations_for(self, topic: str | None, language: str = "en") -> list[Referral]:
+    def organizations(self, topic: str | None = None, language: str = "en") -> list[Referral]:
         return self.referrals.for_topic(topic, language)
-
-    def organizations(self, topic: str | None = None) -> list[Referral]:
-        return self.referrals.for_topic(topic, "en")
 
     def emergency_contacts(self, language: str = "en") -> tuple[Referral, ...]:
         return self.referrals.emergency(language)
@@ -153,7 +150,9 @@ class Engine:
         emergency = self.triage.assess(question, qvec).emergency
         emergency_contacts = self.emergency_contacts(ui) if emergency else ()
         base = Answer(
-            question_language=lang, emergency=emergency, answer_found=False,
+            question_language=lang,
+            emergency=emergency,
+            answer_found=False,
             emergency_contacts=emergency_contacts,
         )
         if not question or looks_like_injection(question):
@@ -169,14 +168,20 @@ class Engine:
         try:
             retriever = self._available_retriever()
             future = self._pool.submit(
-                retriever.search, question, vectors, weights=self.weights(lang), where=where,
+                retriever.search,
+                question,
+                vectors,
+                weights=self.weights(lang),
+                where=where,
                 mode=mode,
             )
             candidates = future.result(timeout=SEARCH_DEADLINE_S)
         except Exception as exc:  # the index (a Chroma server) is unreachable or too slow
             logger.warning("search unavailable: %s", type(exc).__name__)
             return replace(
-                base, search_unavailable=True, general_contacts=self.emergency_contacts(ui),
+                base,
+                search_unavailable=True,
+                general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
         timings["search"] = _ms(t1)
@@ -186,7 +191,9 @@ class Engine:
         detected = tuple(t for t, s in topic_scores[:3] if s >= topic_scores[0][1] - 0.05)
         if not found:
             return replace(
-                base, topics=detected, general_contacts=self.emergency_contacts(ui),
+                base,
+                topics=detected,
+                general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
         shown = make_passages(ranked, question)

@@ -45,9 +45,7 @@ def translation_group(doc_id: str) -> str:
     return _TRANSLATION.sub(r"\2", doc_id)
 
 
-def passages(
-    candidates: list[Candidate], question: str, limit: int = 8
-) -> tuple[Passage, ...]:
+def passages(candidates: list[Candidate], question: str, limit: int = 8) -> tuple[Passage, ...]:
     """One passage per document and its translations (diversity), best first."""
     seen: set[str] = set()
     out: list[Passage] = []

@@ -14,8 +14,15 @@ from bot.engine.types import Answer
 from bot.settings import Settings
 
 MODES = ("hybrid", "bm25", "dense")
-METRICS = ("topic@3", "org@3", "mrr", "emergency_recall", "false_alarm_rate",
-           "out_of_scope_refusal", "in_scope_answered")
+METRICS = (
+    "topic@3",
+    "org@3",
+    "mrr",
+    "emergency_recall",
+    "false_alarm_rate",
+    "out_of_scope_refusal",
+    "in_scope_answered",
+)
 
 
 @dataclass(frozen=True)
@@ -35,11 +42,17 @@ def load_cases(path: Path) -> list[Case]:
         if not line.strip():
             continue
         raw = json.loads(line)
-        cases.append(Case(
-            id=str(raw.get("id", n)), q=raw["q"], lang=raw.get("lang", "en"),
-            topics=tuple(raw.get("topics") or ()), expect_orgs=tuple(raw.get("expect_orgs") or ()),
-            emergency=bool(raw.get("emergency")), in_scope=bool(raw.get("in_scope", True)),
-        ))
+        cases.append(
+            Case(
+                id=str(raw.get("id", n)),
+                q=raw["q"],
+                lang=raw.get("lang", "en"),
+                topics=tuple(raw.get("topics") or ()),
+                expect_orgs=tuple(raw.get("expect_orgs") or ()),
+                emergency=bool(raw.get("emergency")),
+                in_scope=bool(raw.get("in_scope", True)),
+            )
+        )
     return cases
 
 
@@ -88,19 +101,30 @@ def evaluate(engine: Any, cases: list[Case]) -> dict[str, Any]:
             answer = engine.answer(case.q, mode=mode, vectors=vectors)
             scores = case_scores(case, answer)
             per_mode[mode].append((case, scores))
-            if mode == "hybrid" and any(
-                scores[m] == 0.0 for m in ("topic@3", "org@3", "emergency_recall",
-                                           "out_of_scope_refusal")
-            ) or (mode == "hybrid" and scores["false_alarm_rate"] == 1.0):
-                failures.append({
-                    "id": case.id, "lang": case.lang,
-                    "failed": [m for m, v in scores.items()
-                               if (v == 0.0 and m != "false_alarm_rate")
-                               or (m == "false_alarm_rate" and v == 1.0)],
-                    "got_topics": sorted({t for p in answer.passages[:3] for t in p.topics}),
-                    "got_orgs": [r.id for r in answer.referrals],
-                    "emergency": answer.emergency, "found": answer.answer_found,
-                })
+            if (
+                mode == "hybrid"
+                and any(
+                    scores[m] == 0.0
+                    for m in ("topic@3", "org@3", "emergency_recall", "out_of_scope_refusal")
+                )
+                or (mode == "hybrid" and scores["false_alarm_rate"] == 1.0)
+            ):
+                failures.append(
+                    {
+                        "id": case.id,
+                        "lang": case.lang,
+                        "failed": [
+                            m
+                            for m, v in scores.items()
+                            if (v == 0.0 and m != "false_alarm_rate")
+                            or (m == "false_alarm_rate" and v == 1.0)
+                        ],
+                        "got_topics": sorted({t for p in answer.passages[:3] for t in p.topics}),
+                        "got_orgs": [r.id for r in answer.referrals],
+                        "emergency": answer.emergency,
+                        "found": answer.answer_found,
+                    }
+                )
     result: dict[str, Any] = {"questions": len(cases), "modes": {}}
     for mode, rows in per_mode.items():
         by_lang: dict[str, list[dict[str, float | None]]] = defaultdict(list)
@@ -136,11 +160,14 @@ def main(settings: Settings, file: Path, *, as_json: bool) -> int:
         if mode == "hybrid":
             slices += list(data["by_language"].items())
         for name, agg in slices:
-            table.add_row(f"{mode} / {name}",
-                          *("–" if agg[m] is None else f"{agg[m]:.2f}" for m in METRICS))
+            table.add_row(
+                f"{mode} / {name}", *("–" if agg[m] is None else f"{agg[m]:.2f}" for m in METRICS)
+            )
     console.print(table)
     for failure in result["failures"]:
-        console.print(f"[yellow]{failure['id']}[/yellow] ({failure['lang']}) "
-                      f"failed {', '.join(failure['failed'])}: topics {failure['got_topics']}, "
-                      f"orgs {failure['got_orgs']}")
+        console.print(
+            f"[yellow]{failure['id']}[/yellow] ({failure['lang']}) "
+            f"failed {', '.join(failure['failed'])}: topics {failure['got_topics']}, "
+            f"orgs {failure['got_orgs']}"
+        )
     return 0

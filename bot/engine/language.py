@@ -36,7 +36,11 @@ def detect_language(text: str, default: str = "en") -> str:
     if cyrillic >= len(letters) * 0.3:
         return "uk" if _UKRAINIAN.search(text) else "ru"
     lang, prob = _identifier().classify(text)
-    if len(text.split()) < 3 and prob < 0.9 and not (_TURKISH.search(text) or _SPANISH.search(text)):
+    if (
+        len(text.split()) < 3
+        and prob < 0.9
+        and not (_TURKISH.search(text) or _SPANISH.search(text))
+    ):
         return default
     # Diacritics settle the common confusions of short messages.
     if lang not in ("tr",) and len(_TURKISH.findall(text)) >= 2:

@@ -40,9 +40,7 @@ def to_referral(org: Organization, language: str, topics: Sequence[str] = ()) ->
 class Referrals:
     def __init__(self, organizations: dict[str, Organization]) -> None:
         self.orgs = {oid: o for oid, o in organizations.items() if o.recommendable}
-        self._names = {
-            oid: [o.name.split(" (")[0], *_aliases(o)] for oid, o in self.orgs.items()
-        }
+        self._names = {oid: [o.name.split(" (")[0], *_aliases(o)] for oid, o in self.orgs.items()}
 
     def named_in(self, question: str) -> list[str]:
         """Organizations the question names (by name, abbreviation or a keyword alias)."""
@@ -85,9 +83,12 @@ class Referrals:
         best = topics[0][1] if topics else 0.0
         focus = {t for t, v in topics[:3] if v >= best - FOCUS_MARGIN}
         ranked = sorted(
-            (oid for oid in score
-             if oid in self.orgs
-             and (oid in named or oid in direct or focus & set(self.orgs[oid].topics))),
+            (
+                oid
+                for oid in score
+                if oid in self.orgs
+                and (oid in named or oid in direct or focus & set(self.orgs[oid].topics))
+            ),
             key=lambda o: score[o],
             reverse=True,
         )

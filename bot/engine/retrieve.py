@@ -53,7 +53,9 @@ class LexicalIndex:
         self.texts = [e[1] for e in entries]
         self.metas = [e[2] for e in entries]
         self.position = {chunk_id: n for n, chunk_id in enumerate(self.ids)}
-        corpus = [tokens(embed_text(m, t) if m.get("kind") == "document" else t) for _, t, m in entries]
+        corpus = [
+            tokens(embed_text(m, t) if m.get("kind") == "document" else t) for _, t, m in entries
+        ]
         self._bm25 = bm25s.BM25()
         if corpus:
             self._bm25.index([c or ["_"] for c in corpus], show_progress=False)

@@ -17,6 +17,7 @@ from bot.engine.types import Passage
 
 logger = logging.getLogger(__name__)
 
+
 def _prompts_dir() -> Path:
     """`prompts/` beside the source tree (editable install), else in the working directory."""
     beside = Path(__file__).resolve().parents[2] / "prompts"
@@ -24,8 +25,14 @@ def _prompts_dir() -> Path:
 
 
 PROMPTS = _prompts_dir()
-LANGUAGE_NAMES = {"en": "English", "ru": "Russian", "es": "Spanish", "fr": "French",
-                  "tr": "Turkish", "ar": "Arabic"}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "ru": "Russian",
+    "es": "Spanish",
+    "fr": "French",
+    "tr": "Turkish",
+    "ar": "Arabic",
+}
 
 _CITATION = re.compile(r"\[(\d{1,2})\]")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:org|com|int|eu|net|info)\b[/\w.-]*", re.I)
@@ -69,16 +76,18 @@ class Synthesizer:
         self.system = (prompts / "answer.system.md").read_text(encoding="utf-8")
         self.user = (prompts / "answer.user.md").read_text(encoding="utf-8")
         self.model = ChatOpenAI(
-            base_url=base_url, model=model, api_key="not-needed",  # type: ignore[arg-type]
-            timeout=timeout, max_retries=0, temperature=0,
+            base_url=base_url,
+            model=model,
+            api_key="not-needed",  # type: ignore[arg-type]
+            timeout=timeout,
+            max_retries=0,
+            temperature=0,
         )
 
     def write(self, question: str, language: str, passages: Sequence[Passage]) -> str | None:
         if not passages:
             return None
-        numbered = "\n\n".join(
-            f"[{n}] {p.title}\n{p.text}" for n, p in enumerate(passages, 1)
-        )
+        numbered = "\n\n".join(f"[{n}] {p.title}\n{p.text}" for n, p in enumerate(passages, 1))
         messages = [
             ("system", self.system.format(language_name=LANGUAGE_NAMES.get(language, "English"))),
             ("human", self.user.format(question=question, passages=numbered)),

@@ -19,7 +19,7 @@ def normalize(text: str) -> str:
 
 
 def stem(token: str) -> str:
-    if token and "\u0600" <= token[0] <= "\u06FF":
+    if token and "\u0600" <= token[0] <= "\u06ff":
         for prefix in _ARABIC_PREFIXES:
             if token.startswith(prefix) and len(token) - len(prefix) >= 3:
                 token = token[len(prefix) :]

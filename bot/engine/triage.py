@@ -32,8 +32,13 @@ class TriageResult:
 
 class Triage:
     def __init__(
-        self, encoder: Encoder, data: dict[str, Any] | None = None, *, k: int = 3,
-        margin: float = 0.04, floor: float = 0.35,
+        self,
+        encoder: Encoder,
+        data: dict[str, Any] | None = None,
+        *,
+        k: int = 3,
+        margin: float = 0.04,
+        floor: float = 0.35,
     ) -> None:
         data = data or yaml.safe_load(DATA.read_text(encoding="utf-8"))
         self.encoder = encoder
@@ -69,7 +74,4 @@ class Triage:
 
 
 def _any_cue(cues: list[str], toks: list[str], lowered: str) -> bool:
-    for cue in cues:
-        if phrase_in(cue, toks):
-            return True
-    return False
+    return any(phrase_in(cue, toks) for cue in cues)

@@ -64,7 +64,7 @@ async def who_can_help(update: Update, context: Context) -> Outcome:
     topic = topic_or_none(match.group(2))
     referrals = list(answer.referrals or answer.general_contacts) if answer else []
     if len(referrals) < MAX_REFERRALS:
-        more = await asyncio.to_thread(services(context).engine.organizations, topic)
+        more = await asyncio.to_thread(services(context).engine.organizations, topic, lang)
         known = {r.id for r in referrals}
         referrals += [r for r in more if r.id not in known]
     await reply(update, context, render_organizations(referrals, lang, topic=topic))

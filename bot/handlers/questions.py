@@ -83,7 +83,7 @@ async def _answer(context: Context, text: str, language: str | None, topic: str 
     except Exception as exc:  # the engine failing must not leave the user without contacts
         logger.error("the engine failed: %s", type(exc).__name__)
         try:
-            contacts = await asyncio.to_thread(engine.emergency_contacts)
+            contacts = await asyncio.to_thread(engine.emergency_contacts, resolve(language))
         except Exception:  # noqa: BLE001 - even the directory is unreachable
             contacts = ()
         return Answer(
@@ -149,7 +149,7 @@ async def on_question(update: Update, context: Context) -> Outcome:
 async def emergency(update: Update, context: Context) -> Outcome:
     """Send the 24/7 contacts and the first safety steps at once."""
     lang = await ui_language(update, context)
-    contacts = await asyncio.to_thread(services(context).engine.emergency_contacts)
+    contacts = await asyncio.to_thread(services(context).engine.emergency_contacts, lang)
     await reply(update, context, render_emergency(contacts, lang))
     return Outcome("emergency", lang, ("emergency",))
 
@@ -169,7 +169,7 @@ async def organizations(update: Update, context: Context) -> Outcome:
             markup=topic_keyboard(lang) if is_private(update) else None,
         )
         return Outcome("unknown_topic", lang)
-    orgs = await asyncio.to_thread(engine.organizations, topic)
+    orgs = await asyncio.to_thread(engine.organizations, topic, lang)
     markup = topic_keyboard(lang) if topic is None and is_private(update) else None
     await reply(update, context, render_organizations(orgs, lang, topic=topic), markup=markup)
     return Outcome("shown", lang, (topic,) if topic else ())

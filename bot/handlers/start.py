@@ -181,10 +181,10 @@ async def topic_chosen(update: Update, context: Context) -> Outcome:
         return Outcome("stale", lang)
     engine = services(context).engine
     if topic == "emergency":
-        contacts = await asyncio.to_thread(engine.emergency_contacts)
+        contacts = await asyncio.to_thread(engine.emergency_contacts, lang)
         await reply(update, context, render_emergency(contacts, lang))
     else:
-        orgs = await asyncio.to_thread(engine.organizations, topic)
+        orgs = await asyncio.to_thread(engine.organizations, topic, lang)
         await reply(update, context, render_organizations(orgs, lang, topic=topic))
     if context.user_data is not None:
         context.user_data["topic"] = topic

@@ -67,7 +67,7 @@ async def test_real_engine_answers_in_the_users_language(
     api: BotAPI, real_settings: Any, clock: Any, shipped_index: Path, real_encoders: Any
 ) -> None:
     engine = _engine(real_settings, shipped_index, real_encoders)
-    async with running(real_settings, engine, clock):
+    async with running(real_settings, engine, clock) as app:
         (reply,) = await ask(api, CANARY_USER, "Как оспорить красное уведомление Интерпола?")
         assert "CCF" in reply["text"] or "ККФ" in reply["text"] or "Комисс" in reply["text"]
         assert "<a href=\"http" in reply["text"]
@@ -75,6 +75,14 @@ async def test_real_engine_answers_in_the_users_language(
         api.push_text(CANARY_USER, "They are at my door right now, the police came to arrest me")
         first, *_ = await api.wait_sent(RAW_ID, since=mark)
         assert "+353 1 21 00 489" in first["text"]
+        await settled(app)
+        mark = api.mark()
+        await command(api, CANARY_USER, "orgs", "relocation")
+        await settled(app)
+        assert "Shelter City" in " ".join(m["text"] for m in api.sent(RAW_ID, mark))
+        await settled(app)
+        (sos,) = await command(api, CANARY_USER, "emergency")
+        assert "+353 1 21 00 489" in sos["text"]
 
 
 async def test_real_engine_over_a_chroma_server(

@@ -22,8 +22,9 @@ def test_server_down_answers_fast_with_contacts_then_recovers(corpus, tmp_path, 
         client = chroma_client(tmp_path / "unused", server.url)
         Ingestor(corpus, client, fake_encoders).run()
         settings = Settings(knowledge_dir=corpus, data_dir=tmp_path, chroma_url=server.url)
-        engine = Engine(encoders=fake_encoders, client=client, knowledge_dir=corpus,
-                        settings=settings)
+        engine = Engine(
+            encoders=fake_encoders, client=client, knowledge_dir=corpus, settings=settings
+        )
         assert engine.answer("How do I challenge a red notice?").answer_found
 
         server.stop()
@@ -48,8 +49,13 @@ def test_server_down_answers_fast_with_contacts_then_recovers(corpus, tmp_path, 
 def test_engine_starts_while_the_server_is_down(corpus, tmp_path, fake_encoders):
     server = ChromaServer(tmp_path / "server")
     settings = Settings(knowledge_dir=corpus, data_dir=tmp_path, chroma_url=server.url)
-    engine = Engine(encoders=fake_encoders, client=None, knowledge_dir=corpus,
-                    settings=settings, connect=lambda: chroma_client(tmp_path, server.url))
+    engine = Engine(
+        encoders=fake_encoders,
+        client=None,
+        knowledge_dir=corpus,
+        settings=settings,
+        connect=lambda: chroma_client(tmp_path, server.url),
+    )
     answer = engine.answer("red notice")
     assert answer.search_unavailable and answer.general_contacts
     server.start()

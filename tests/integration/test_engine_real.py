@@ -65,17 +65,31 @@ def test_dev_set_meets_the_targets(real_engine):
 
 
 def test_ask_json_contract(shipped_index):
-    env = dict(os.environ, WAYPOINT_DATA_DIR=str(shipped_index),
-               WAYPOINT_KNOWLEDGE_DIR=str(REPO / "knowledge"))
+    env = dict(
+        os.environ,
+        WAYPOINT_DATA_DIR=str(shipped_index),
+        WAYPOINT_KNOWLEDGE_DIR=str(REPO / "knowledge"),
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "bot.cli", "ask", "--json"],
         input="How do I challenge a red notice?\nusd to eur rate today?\n",
-        capture_output=True, text=True, env=env, timeout=300, cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr
     first, second = (json.loads(line) for line in proc.stdout.splitlines())
-    assert set(first) == {"question", "language", "emergency", "answer_found", "answer",
-                          "passages", "organizations"}
+    assert set(first) == {
+        "question",
+        "language",
+        "emergency",
+        "answer_found",
+        "answer",
+        "passages",
+        "organizations",
+    }
     assert first["answer_found"] and first["passages"][0]["url"].startswith("http")
     assert set(first["passages"][0]) == {"doc_id", "title", "url", "topics", "score", "text"}
     assert set(first["organizations"][0]) == {"id", "name", "url"}

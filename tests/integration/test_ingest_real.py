@@ -18,8 +18,12 @@ def _check_index(client, corpus, real_encoders):  # type: ignore[no-untyped-def]
     assert again.chunks_embedded == 0 and again.unchanged == 4
     use = client.get_collection("waypoint-use")
     query = real_encoders["use"].encode(["Как оспорить красное уведомление Интерпола?"])[0]
-    hits = use.query(query_embeddings=[query.tolist()], n_results=3,
-                     where={"kind": "document"}, include=["metadatas"])
+    hits = use.query(
+        query_embeddings=[query.tolist()],
+        n_results=3,
+        where={"kind": "document"},
+        include=["metadatas"],
+    )
     assert hits["metadatas"][0][0]["doc_id"] == "guides/red-notices.md"
     for name, dim in (("minilm", 384), ("use", 512)):
         col = client.get_collection(f"waypoint-{name}")

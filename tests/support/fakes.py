@@ -182,12 +182,12 @@ class FakeEngine:
             referrals=(CCF, FAIR_TRIALS),
         )
 
-    def organizations(self, topic: str | None = None) -> list[Referral]:
+    def organizations(self, topic: str | None = None, language: str = "en") -> list[Referral]:
         if topic is None:
             return [HOTLINE, CCF, FAIR_TRIALS]
         return list(DIRECTORY.get(topic, []))
 
-    def emergency_contacts(self) -> tuple[Referral, ...]:
+    def emergency_contacts(self, language: str = "en") -> tuple[Referral, ...]:
         return (HOTLINE,)
 
     def reindex(self) -> dict[str, Any]:
