@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from typing import Protocol
 
 import numpy as np
@@ -93,3 +94,72 @@ def load_encoder(name: str) -> Encoder:
     if name == "use":
         return USEEncoder()
     raise ValueError(f"unknown encoder {name!r}; expected one of {', '.join(ENCODER_NAMES)}")
+
+
+class BatchingEncoder:
+    """Shares one encoder between concurrent callers by micro-batching.
+
+    Each `encode` call from any thread joins a queue; a worker takes whatever arrives within
+    `window_s` of the first request (up to `max_batch` texts) and encodes it as one batch, which
+    costs the multilingual encoder a fraction per text of what single calls cost.
+    """
+
+    def __init__(self, inner: Encoder, *, window_s: float = 0.005, max_batch: int = 64) -> None:
+        import queue
+
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.window_s = window_s
+        self.max_batch = max_batch
+        self._queue: queue.Queue[tuple[list[str], Future[np.ndarray]] | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._run, name=f"batch-{self.name}", daemon=True)
+        self._worker.start()
+        self.batches = 0  # how many batches were encoded (for tests and benchmarks)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        future: Future[np.ndarray] = Future()
+        self._queue.put((list(texts), future))
+        return future.result()
+
+    def close(self) -> None:
+        self._queue.put(None)
+
+    def _run(self) -> None:
+        import queue
+        import time
+
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            pending = [first]
+            count = len(first[0])
+            deadline = time.monotonic() + self.window_s
+            while count < self.max_batch:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)
+                    break
+                pending.append(item)
+                count += len(item[0])
+            texts = [t for batch, _ in pending for t in batch]
+            try:
+                vectors = self.inner.encode(texts)
+            except BaseException as exc:  # hand the failure to every waiting caller
+                for _, future in pending:
+                    future.set_exception(exc)
+                continue
+            self.batches += 1
+            start = 0
+            for batch, future in pending:
+                future.set_result(vectors[start : start + len(batch)])
+                start += len(batch)

@@ -20,7 +20,7 @@ from bot.engine.topics import TopicModel
 from bot.engine.triage import Triage
 from bot.engine.types import Answer, Referral
 from bot.settings import Settings
-from ingest.encoders import Encoder
+from ingest.encoders import BatchingEncoder, Encoder
 from ingest.index import Collection, IndexLock, chroma_client, open_collections
 from ingest.metadata import load_organizations, load_topics
 
@@ -271,8 +271,13 @@ def build_engine(settings: Settings, *, hold_lock: bool = True) -> Engine:
             raise
         logger.error("Chroma server %s unreachable (%s)", settings.chroma_url, type(exc).__name__)
         client = None
+    # Concurrent questions share the encoders through micro-batches.
+    encoders: dict[str, Encoder] = {
+        name: BatchingEncoder(encoder)
+        for name, encoder in load_encoders(settings.embeddings).items()
+    }
     return Engine(
-        encoders=load_encoders(settings.embeddings),
+        encoders=encoders,
         client=client,
         connect=connect,
         knowledge_dir=settings.knowledge_dir,
