@@ -277,9 +277,9 @@ def _load_markdown(path: Path, doc_id: str) -> RawDocument:
         raise DocumentError(doc_id, f"malformed front matter ({reason})") from None
     meta = dict(post.metadata)
     if not meta:
+        if not sidecar_path(path).is_file():
+            raise DocumentError(doc_id, "no front matter (title, source_url, topics…)")
         meta = _read_sidecar(path, doc_id)
-    if not meta:
-        raise DocumentError(doc_id, "no front matter (title, source_url, topics…)")
     return RawDocument(doc_id, post.content, meta, "markdown")
 
 

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -101,7 +102,7 @@ def split(doc: RawDocument, meta: DocMeta, digest: str) -> list[Chunk]:
         )
         for piece in splitter.split_text(section.page_content):
             text = piece.strip()
-            if len(text) < 20:
+            if len(text) < 20 or _mostly_links(text):
                 continue
             n = len(chunks)
             metadata = dict(base, section=heading, chunk_index=n)
@@ -110,6 +111,15 @@ def split(doc: RawDocument, meta: DocMeta, digest: str) -> list[Chunk]:
     if not chunks:
         raise DocumentError(doc.doc_id, "no text to index after splitting")
     return chunks
+
+
+_LINK = re.compile(r"https?://\S+")
+
+
+def _mostly_links(text: str) -> bool:
+    """A list of source URLs is metadata, not a passage worth quoting."""
+    links = _LINK.findall(text)
+    return bool(links) and sum(map(len, links)) > 0.6 * len(text)
 
 
 def organization_chunks(orgs: dict[str, Organization], digest: str) -> list[Chunk]:

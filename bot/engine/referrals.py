@@ -20,10 +20,10 @@ def to_referral(org: Organization, language: str, topics: Sequence[str] = ()) ->
     """Directory data only: name, the offer that fits, contacts, and a check note if doubtful."""
     contact = org.contact
     contacts: list[tuple[str, str]] = []
-    for kind in ("phone", "email", "web_form"):
+    for kind, label in (("phone", "phone"), ("email", "email"), ("web_form", "form")):
         value = contact.get(kind)
         if value:
-            contacts.append((kind, str(value)))
+            contacts.append((label, str(value)))
     notes = str(contact.get("notes") or "")
     doubtful = org.status == "unverified" or any(m in notes.lower() for m in UNVERIFIED_MARKERS)
     return Referral(
@@ -100,7 +100,10 @@ class Referrals:
 
     def emergency(self, language: str) -> tuple[Referral, ...]:
         lines = [o for o in self.orgs.values() if o.contact.get("hotline_24_7")]
-        lines.sort(key=lambda o: ("emergency" not in o.topics, o.id))
+        # Organizations whose first purpose is emergencies lead (their topics are ordered).
+        lines.sort(
+            key=lambda o: (o.topics.index("emergency") if "emergency" in o.topics else 99, o.id)
+        )
         return tuple(to_referral(o, language) for o in lines)
 
 

@@ -22,7 +22,7 @@ REDACTED = "[token]"
 # payloads (message texts): never below WARNING, whatever level the operator asks for.
 QUIET_LOGGERS = (
     "httpx", "httpcore", "telegram", "telegram.ext", "aiohttp.access", "aiosqlite",
-    "apscheduler", "chromadb", "urllib3", "hpack",
+    "apscheduler", "chromadb", "urllib3", "hpack", "bm25s", "sentence_transformers",
 )
 LOG_USER_CHARS = 16
 
