@@ -30,6 +30,8 @@ from ingest.metadata import DocMeta, MetadataError, Organization, load_organizat
 logger = logging.getLogger(__name__)
 
 ORGANIZATIONS_FILE = "organizations.yaml"
+# Bump when loading or splitting changes what a file becomes: every file is then re-indexed.
+PIPELINE_VERSION = 2
 CHUNK_CHARS = 900
 CHUNK_OVERLAP = 120
 EMBED_BATCH_CHUNKS = 256
@@ -62,6 +64,11 @@ class IngestSummary:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+def content_hash(path: Path) -> str:
+    """What decides whether a file must be re-indexed: its bytes, sidecar and our version."""
+    return f"v{PIPELINE_VERSION}:{file_hash(path)}"
 
 
 def embed_text(meta: dict[str, Any], text: str) -> str:
@@ -190,7 +197,7 @@ class Ingestor:
         known_orgs: set[str] | None = None
         units: list[Unit] = []
         if orgs_path.is_file():
-            digest = file_hash(orgs_path)
+            digest = content_hash(orgs_path)
             try:
                 orgs = load_organizations(orgs_path)
                 known_orgs = set(orgs)
@@ -216,7 +223,7 @@ class Ingestor:
                 old_hash, old_ids = state.get(doc_id, (None, []))
                 if not digest:
                     try:
-                        digest = file_hash(self.root / doc_id)
+                        digest = content_hash(self.root / doc_id)
                     except OSError as exc:
                         summary.failed += 1
                         summary.errors.append({"file": doc_id, "reason": str(exc)})

@@ -41,18 +41,18 @@ def is_stale(
     knowledge_dir: Path, data_dir: Path, chroma_url: str | None, encoder_names: Iterable[str]
 ) -> bool:
     """True when the index is missing or any file's hash differs from what the index holds."""
-    from ingest.documents import discover, doc_id_for, file_hash
+    from ingest.documents import discover, doc_id_for
     from ingest.errors import IndexError_
     from ingest.index import Collection
-    from ingest.pipeline import ORGANIZATIONS_FILE
+    from ingest.pipeline import ORGANIZATIONS_FILE, content_hash
 
     if chroma_url is None and not (data_dir / "chroma").is_dir():
         return True
     client = chroma_client(data_dir / "chroma", chroma_url)
-    wanted = {doc_id_for(p, knowledge_dir): file_hash(p) for p in discover(knowledge_dir)}
+    wanted = {doc_id_for(p, knowledge_dir): content_hash(p) for p in discover(knowledge_dir)}
     orgs = knowledge_dir / ORGANIZATIONS_FILE
     if orgs.is_file():
-        wanted[ORGANIZATIONS_FILE] = file_hash(orgs)
+        wanted[ORGANIZATIONS_FILE] = content_hash(orgs)
     for name in encoder_names:
         try:
             collection = Collection(client, name, dim=0, create=False)

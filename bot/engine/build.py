@@ -124,7 +124,7 @@ class Engine:
         return {
             "use": 1.0,
             "minilm": 1.0 if english else 0.25,
-            "bm25": 1.0 if english else 0.8,
+            "bm25": 1.0 if english else 0.5,
         }
 
     def encode_query(self, question: str) -> dict[str, np.ndarray]:
@@ -185,6 +185,8 @@ class Engine:
                 timings_ms=timings,
             )
         timings["search"] = _ms(t1)
+        # Organizations matched directly by the question, before topics reorder anything.
+        direct = {str(c.metadata.get("org_id")) for c in candidates[:5] if c.kind == "organization"}
         ranked = self._rerank(candidates, topic_scores, lang)
         relevance = max(self._relevance(ranked, qvec), topic_scores[0][1] if topic_scores else 0.0)
         found = bool(ranked) and (emergency or relevance >= RELEVANCE_FLOOR)
@@ -198,7 +200,9 @@ class Engine:
             )
         shown = make_passages(ranked, question)
         referrals = tuple(
-            self.referrals.rank(question, ui, topic_scores, ranked, emergency=emergency)
+            self.referrals.rank(
+                question, ui, topic_scores, ranked, emergency=emergency, direct=direct
+            )
         )
         synthesized = None
         if self.synthesizer is not None and mode == "hybrid":

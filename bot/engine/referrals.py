@@ -12,6 +12,7 @@ from bot.engine.types import Referral
 from ingest.metadata import Organization
 
 EMERGENCY_LINE_BONUS = 0.3
+DIRECT_BONUS = 0.1
 FOCUS_MARGIN = 0.15  # organizations must share a topic this close to the question's best
 UNVERIFIED_MARKERS = ("unverified", "confirm", "unconfirmed", "check")
 
@@ -56,6 +57,7 @@ class Referrals:
         limit: int = 3,
         *,
         emergency: bool = False,
+        direct: set[str] | None = None,
     ) -> list[Referral]:
         score: dict[str, float] = defaultdict(float)
         top_topics = dict(topics[:3])
@@ -75,9 +77,10 @@ class Referrals:
             if emergency and org.contact.get("hotline_24_7") and "emergency" in org.topics:
                 score[oid] += EMERGENCY_LINE_BONUS
         named = self.named_in(question)
-        direct = {  # an organization entry among the very best matches fits by itself
-            str(c.metadata.get("org_id")) for c in candidates[:5] if c.kind == "organization"
-        }
+        # An organization entry among the very best matches fits by itself.
+        direct = direct or set()
+        for oid in direct:
+            score[oid] += DIRECT_BONUS
         for oid in named:
             score[oid] += 1.0
         best = topics[0][1] if topics else 0.0

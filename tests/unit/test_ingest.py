@@ -285,3 +285,23 @@ def test_parser_timeout_is_contained(tmp_path):
     _sidecar(path)
     with Loader(timeout=0.001) as loader, pytest.raises(DocumentError, match="longer than"):
         loader.load(path, tmp_path)
+
+
+def test_pipeline_version_change_reindexes_everything(corpus, tmp_path, fake_encoders, monkeypatch):
+    import ingest.pipeline as pipeline
+
+    run(corpus, tmp_path / "data", fake_encoders)
+    monkeypatch.setattr(pipeline, "PIPELINE_VERSION", pipeline.PIPELINE_VERSION + 1)
+    summary, _ = run(corpus, tmp_path / "data", fake_encoders)
+    assert summary.updated == 4 and summary.unchanged == 0
+
+
+def test_is_stale(corpus, tmp_path, fake_encoders):
+    from ingest.service import is_stale
+
+    data = tmp_path / "data"
+    assert is_stale(corpus, data, None, ["use"])
+    run(corpus, data, fake_encoders)
+    assert not is_stale(corpus, data, None, ["use"])
+    (corpus / "guides/visas.md").unlink()
+    assert is_stale(corpus, data, None, ["use"])
