@@ -154,3 +154,24 @@ def test_case_scores_and_aggregate():
     assert scores["topic@3"] == 1.0 and scores["mrr"] == 0.5 and scores["org@3"] == 1.0
     assert scores["false_alarm_rate"] == 0.0 and scores["emergency_recall"] is None
     assert aggregate([scores, {**scores, "mrr": 1.0}])["mrr"] == 0.75
+
+
+def test_llm_answer_is_kept_when_grounded_and_dropped_on_timeout(corpus, tmp_path, fake_encoders):
+    from bot.settings import Settings
+    from tests.support.llm_stub import LLMStub
+
+    client = chroma_client(tmp_path / "chroma", None)
+    Ingestor(corpus, client, fake_encoders).run()
+    with LLMStub() as stub:
+        settings = Settings(llm_base_url=stub.url, llm_model="local", llm_timeout=1.0)
+        engine = Engine(
+            encoders=fake_encoders, client=client, knowledge_dir=corpus, settings=settings
+        )
+        stub.reply = "The CCF takes requests through its online portal [1]."
+        answer = engine.answer("How do I challenge a red notice at the CCF?")
+        assert answer.synthesized == stub.reply and answer.passages
+        stub.reply = "Call +1 202 555 0100 today [1]."  # not in any source
+        assert engine.answer("How do I challenge a red notice?").synthesized is None
+        stub.delay = 3
+        slow = engine.answer("How do I challenge a red notice?")
+        assert slow.synthesized is None and slow.answer_found and slow.passages
