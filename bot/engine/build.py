@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 RELEVANCE_FLOOR = 0.21
 TOPIC_BOOST = 0.010
 LANGUAGE_BOOST = 0.004
+FOREIGN_PENALTY = 0.02
 EMERGENCY_LIFT = 0.05
 SHOWN_PASSAGES = 3
 SEARCH_DEADLINE_S = 2.5  # past this the index counts as unavailable for this answer
@@ -242,8 +243,11 @@ class Engine:
         for cand in candidates:
             fit = max((scores.get(t, 0.0) for t in cand.topics), default=0.0)
             cand.fused += TOPIC_BOOST * max(0.0, 1.0 - 4.0 * (best - fit))
-            if cand.metadata.get("language") == language:
+            doc_language = cand.metadata.get("language")
+            if doc_language == language:
                 cand.fused += LANGUAGE_BOOST
+            elif doc_language != "en":  # neither the user's language nor the common English
+                cand.fused -= FOREIGN_PENALTY
         return sorted(candidates, key=lambda c: c.fused, reverse=True)
 
     def _relevance(self, ranked: list[Candidate], qvec: np.ndarray) -> float:

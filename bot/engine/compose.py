@@ -12,9 +12,12 @@ MAX_QUOTE_CHARS = 650
 _SENTENCE_END = re.compile(r"(?<=[.!?。؟])\s+|\n+")
 
 
+_EMPHASIS = re.compile(r"(\*\*|__|`)")
+
+
 def quote(text: str, question_tokens: set[str], limit: int = MAX_QUOTE_CHARS) -> str:
     """The window of consecutive sentences that shares most words with the question."""
-    text = text.strip()
+    text = _EMPHASIS.sub("", text).strip()
     if len(text) <= limit:
         return text
     sentences = [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]

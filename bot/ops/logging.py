@@ -110,6 +110,7 @@ def configure_logging(
     handler = logging.StreamHandler(sys.stderr if stream is None else stream)
     handler._waypoint = True  # type: ignore[attr-defined]
     handler.addFilter(RedactTokens())
+    handler.setLevel(level)  # libraries that set their own logger to DEBUG on import stay quiet
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
