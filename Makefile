@@ -48,6 +48,7 @@ check: install
 
 eval: install
 	$(BIN)/waypoint eval eval/dev.jsonl
+	$(BIN)/waypoint eval eval/heldout.jsonl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 # Chosen on ../shared/eval/dev.jsonl (see `waypoint eval`); a question whose best evidence
 # scores under RELEVANCE_FLOOR is answered as "nothing found".
-RELEVANCE_FLOOR = 0.21
+RELEVANCE_FLOOR = 0.245
 TOPIC_BOOST = 0.010
 LANGUAGE_BOOST = 0.004
 FOREIGN_PENALTY = 0.02

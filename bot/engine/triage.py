@@ -21,6 +21,8 @@ DATA = Path(__file__).with_name("triage.yaml")
 # resembles none of them strongly (short or unusual wording).
 CLEAR_MARGIN = 0.10
 CLEAR_FLOOR = 0.25
+# Lexical cues (a `now` cue with a `danger` cue) flag a message unless it is clearly calm.
+LEXICAL_MARGIN = -0.04
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Triage:
         data: dict[str, Any] | None = None,
         *,
         k: int = 3,
-        margin: float = 0.04,
+        margin: float = 0.06,
         floor: float = 0.35,
     ) -> None:
         data = data or yaml.safe_load(DATA.read_text(encoding="utf-8"))
@@ -69,7 +71,7 @@ class Triage:
         semantic = (score > self.margin and pos > self.floor) or (
             score > CLEAR_MARGIN and pos > CLEAR_FLOOR
         )
-        emergency = semantic or (lexical and score > -self.margin)
+        emergency = semantic or (lexical and score > LEXICAL_MARGIN)
         return TriageResult(emergency, score, lexical)
 
 

@@ -48,8 +48,9 @@ def test_grant_amount_question_is_not_an_emergency(real_engine):
     assert not real_engine.answer("What was the emergency grant amount last year?").emergency
 
 
-def test_dev_set_meets_the_targets(real_engine):
-    result = evaluate(real_engine, load_cases(REPO / "eval" / "dev.jsonl"))
+@pytest.mark.parametrize("name", ["dev.jsonl", "heldout.jsonl"])
+def test_eval_sets_meet_the_targets(real_engine, name):
+    result = evaluate(real_engine, load_cases(REPO / "eval" / name))
     hybrid = result["modes"]["hybrid"]
     assert hybrid["by_language"]["en"]["topic@3"] >= 0.90
     assert hybrid["non_english"]["topic@3"] >= 0.80
