@@ -4,19 +4,27 @@
 `post_init` (the engine loads in a worker thread) and closed in `post_shutdown`, so nothing
 heavy happens at import or while building the Application. Tests pass factories that
 return fakes.
+
+The state store must never stand between a question and its answer: handlers make their store
+calls through `Services.best_effort`, which logs a failing store (locked, disk full, closed) by
+error type, counts it, answers with a safe default and leaves the store alone for a short pause,
+so one failure costs one busy wait, not one per call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.engine import AnswerEngine
 from bot.ops.metrics import Metrics
 from bot.settings import Settings
+from bot.store.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.ops.http import OpsServer
@@ -26,6 +34,18 @@ logger = logging.getLogger(__name__)
 
 EngineFactory = Callable[[Settings], AnswerEngine]  # blocking: run in a thread
 StoreFactory = Callable[[Settings], Awaitable["Store"]]
+T = TypeVar("T")
+
+# What a failing state database raises: sqlite3/aiosqlite errors (locked, disk full, I/O,
+# corrupt) and the store's own (closed).
+STORE_FAILURES: tuple[type[Exception], ...] = (sqlite3.Error, StoreError)
+STORE_PAUSE_S = 10.0  # after a failure, answer without the store for this long
+
+
+def describe_store_error(exc: BaseException) -> str:
+    """The error's type and SQLite's error name (e.g. SQLITE_FULL), never its message."""
+    name = getattr(exc, "sqlite_errorname", None)
+    return f"{type(exc).__name__} ({name})" if name else type(exc).__name__
 
 
 class NotOpenError(RuntimeError):
@@ -63,9 +83,13 @@ class Services:
     ops: OpsServer | None = None
     replaying: dict[int, object] = field(default_factory=dict)  # inbox updates queued again
     inflight: set[int] = field(default_factory=set)  # inbox updates to mark done once handled
+    answered: set[int] = field(default_factory=set)  # inflight updates already marked done
+    handling: set[asyncio.Task[Any]] = field(default_factory=set)  # for the bounded drain
+    abandoned: int = 0  # handlers given up on at shutdown (their threads may still run)
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _engine: AnswerEngine | None = None
     _store: Store | None = None
+    _store_paused_until: float = 0.0
 
     @property
     def engine(self) -> AnswerEngine:
@@ -82,6 +106,39 @@ class Services:
     @property
     def is_open(self) -> bool:
         return self._engine is not None and self._store is not None
+
+    @property
+    def store_paused(self) -> bool:
+        """True while answers go out without the store after it failed."""
+        return time.monotonic() < self._store_paused_until
+
+    async def best_effort(self, what: str, call: Callable[[], Awaitable[T]], default: T) -> T:
+        """Run a store call that must not stop an answer; on failure log, count, return default.
+
+        `what` names the call in the log. While the store is paused after a failure the call is
+        skipped, so a locked database costs one busy timeout per pause, not one per call.
+        """
+        if self.store_paused:
+            return default
+        try:
+            return await call()
+        except STORE_FAILURES as exc:
+            self.metrics.errors.labels(type=type(exc).__name__).inc()
+            self._store_paused_until = time.monotonic() + STORE_PAUSE_S
+            logger.error(
+                "state store failed in %s: %s; answering without it for %.0f s",
+                what,
+                describe_store_error(exc),
+                STORE_PAUSE_S,
+            )
+            return default
+
+    def track_task(self) -> None:
+        """Remember the running task as handling an update (shutdown may give up on it)."""
+        task = asyncio.current_task()
+        if task is not None and task not in self.handling:
+            self.handling.add(task)
+            task.add_done_callback(self.handling.discard)
 
     async def open(self) -> None:
         """Open the store, then load the engine in a worker thread."""

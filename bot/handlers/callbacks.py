@@ -8,6 +8,7 @@ restart the tokens are gone) gets a short, harmless reply.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from contextlib import suppress
 
@@ -86,9 +87,11 @@ async def feedback(update: Update, context: Context) -> Outcome:
         return Outcome("duplicate", lang)
     votes.append(token)
     del votes[:-MAX_VOTES_KEPT]
-    await services(context).store.record_feedback(
-        update.effective_user.id, helpful=helpful, topic=topic
+    svc = services(context)
+    vote = functools.partial(
+        svc.store.record_feedback, update.effective_user.id, helpful=helpful, topic=topic
     )
+    await svc.best_effort("record_feedback", vote, None)
     await answer_query(query, gettext(lang, "Thank you, your vote is counted."))
     markup = query.message.reply_markup if isinstance(query.message, Message) else None
     await _drop_vote_row(markup, update, context)

@@ -1,6 +1,9 @@
 """What every handler uses: the typed context, the per-update log line, the interface
 language, sending HTML with Telegram's errors handled where they happen, message tracking for
 auto-delete and /forget, keyboards and callback data.
+
+Store calls here go through `Services.best_effort`: a locked or full state database costs the
+user their saved language or auto-delete, never their answer.
 """
 
 from __future__ import annotations
@@ -105,10 +108,13 @@ def _log(svc: Services, update: Update, name: str, outcome: Outcome, latency_ms:
 
 
 async def chosen_language(update: Update, context: Context) -> str | None:
+    """The language the user chose with /language; None if none (or the store failed)."""
     user = update.effective_user
     if user is None:
         return None
-    return await services(context).store.get_language(user.id)
+    svc = services(context)
+    user_id = user.id
+    return await svc.best_effort("get_language", lambda: svc.store.get_language(user_id), None)
 
 
 async def ui_language(update: Update, context: Context, detected: str | None = None) -> str:
@@ -158,9 +164,25 @@ async def reply(
             break
         if message is not None:
             sent.append(message)
+    if sent:
+        await mark_answered(update, context)
     if sent and is_private(update) and update.effective_user is not None:
         await track(context, update.effective_user.id, chat.id, [m.message_id for m in sent])
     return sent
+
+
+async def mark_answered(update: Update, context: Context) -> None:
+    """Mark the update done in the durable inbox as soon as its reply is out.
+
+    Everything after the reply (usage event, auto-delete) is bookkeeping: a crash or a
+    shutdown that gives up during it must not make the next start answer the update again.
+    """
+    svc = services(context)
+    update_id = update.update_id
+    if update_id not in svc.inflight or update_id in svc.answered:
+        return
+    svc.answered.add(update_id)
+    await svc.best_effort("inbox_done", lambda: svc.store.inbox_done(update_id), None)
 
 
 async def send_html(
@@ -267,11 +289,15 @@ async def track(context: Context, user_id: int, chat_id: int, message_ids: Seque
     now = time.time()
     recent = recent_messages(context)
     recent.extend((message_id, now) for message_id in message_ids)
-    store = services(context).store
-    ttl = await store.get_autodelete(user_id)
+    svc = services(context)
+    store = svc.store
+    ttl = await svc.best_effort("get_autodelete", lambda: store.get_autodelete(user_id), None)
     if ttl:
         for message_id in message_ids:
-            await store.schedule_deletion(user_id, chat_id, message_id, now + ttl)
+            schedule = functools.partial(
+                store.schedule_deletion, user_id, chat_id, message_id, now + ttl
+            )
+            await svc.best_effort("schedule_deletion", schedule, None)
 
 
 # -- answers kept for their buttons ------------------------------------------------------------

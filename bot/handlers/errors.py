@@ -9,7 +9,16 @@ from contextlib import suppress
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.handlers.common import Context, Outcome, handled, is_private, reply, services, t
+from bot.handlers.common import (
+    Context,
+    Outcome,
+    chosen_language,
+    handled,
+    is_private,
+    reply,
+    services,
+    t,
+)
 from bot.i18n import resolve
 
 logger = logging.getLogger(__name__)
@@ -66,10 +75,7 @@ async def on_error(update: object, context: Context) -> None:
 async def not_text(update: Update, context: Context) -> Outcome:
     """Tell the user that only text is read (nothing of the message is kept)."""
     user = update.effective_user
-    lang = resolve(
-        await services(context).store.get_language(user.id) if user else None,
-        user.language_code if user else None,
-    )
+    lang = resolve(await chosen_language(update, context), user.language_code if user else None)
     await reply(
         update,
         context,
@@ -88,9 +94,6 @@ async def unknown_command(update: Update, context: Context) -> Outcome:
     if not is_private(update):
         return Outcome("ignored")
     user = update.effective_user
-    lang = resolve(
-        await services(context).store.get_language(user.id) if user else None,
-        user.language_code if user else None,
-    )
+    lang = resolve(await chosen_language(update, context), user.language_code if user else None)
     await reply(update, context, t(lang, "I do not know this command. /help lists what I can do."))
     return Outcome("unknown_command", lang)

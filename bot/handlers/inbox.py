@@ -6,10 +6,15 @@ Only what is needed to answer again is kept (the store seals it): update id, cha
 type, user id, message id and date, the text or callback data, and Telegram's
 language_code. Updates that are not questions (photos, voice, unaddressed group chatter) are
 not stored at all. Also here: tracking of the user's own private messages for auto-delete.
+
+The update is marked done as soon as its reply is sent (`common.mark_answered`), or at the
+end of handling. If the store fails, the update is answered anyway, without the inbox's
+protection (logged and counted by `Services.best_effort`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -84,6 +89,7 @@ def inbox_payload(update: Update) -> dict[str, Any] | None:
 async def record(update: Update, context: Context) -> None:
     """Write the update to the inbox; stop here if it was seen before (group -2)."""
     svc = services(context)
+    svc.track_task()
     if svc.replaying.get(update.update_id) is update:  # our own re-queued copy
         del svc.replaying[update.update_id]
         svc.inflight.add(update.update_id)
@@ -92,7 +98,12 @@ async def record(update: Update, context: Context) -> None:
     if payload is None:
         return
     user_id = update.effective_user.id if update.effective_user else None
-    if not await svc.store.inbox_put(update.update_id, payload, user_id=user_id):
+    store = svc.store
+    put = functools.partial(store.inbox_put, update.update_id, payload, user_id=user_id)
+    stored: bool | None = await svc.best_effort("inbox_put", put, None)
+    if stored is None:
+        return  # the store failed: answer without the inbox
+    if not stored:
         logger.info("duplicate update ignored")
         raise ApplicationHandlerStop
     svc.inflight.add(update.update_id)
@@ -109,9 +120,14 @@ async def track_incoming(update: Update, context: Context) -> None:
 async def done(update: Update, context: Context) -> None:
     """Mark the update answered (the last group)."""
     svc = services(context)
-    if update.update_id in svc.inflight:
-        svc.inflight.discard(update.update_id)
-        await svc.store.inbox_done(update.update_id)
+    update_id = update.update_id
+    if update_id not in svc.inflight:
+        return
+    if update_id in svc.answered:  # marked done when its reply went out
+        svc.answered.discard(update_id)
+    else:
+        await svc.best_effort("inbox_done", lambda: svc.store.inbox_done(update_id), None)
+    svc.inflight.discard(update_id)
 
 
 async def replay_pending(application: Application[Any, Any, Any, Any, Any, Any]) -> int:

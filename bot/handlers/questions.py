@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 
@@ -15,6 +16,7 @@ from bot.handlers.common import (
     Context,
     Outcome,
     answer_keyboard,
+    chosen_language,
     handled,
     is_private,
     remember_answer,
@@ -102,14 +104,17 @@ async def on_question(update: Update, context: Context) -> Outcome:
     if message is None or user is None:
         return Outcome("ignored")
     svc = services(context)
+    store = svc.store
     started = time.perf_counter()
     text = question_text(message, context.bot.username)
-    chosen = await svc.store.get_language(user.id)
+    chosen = await chosen_language(update, context)
     if not text:
         lang = resolve(chosen, user.language_code)
         await reply(update, context, t(lang, "Write your question in words and I will look it up."))
         return Outcome("empty", lang)
-    if not await svc.store.allow_question(user.id, limit=svc.settings.rate_limit_per_minute):
+    limit = svc.settings.rate_limit_per_minute
+    allowed = functools.partial(store.allow_question, user.id, limit=limit)
+    if not await svc.best_effort("allow_question", allowed, True):
         svc.metrics.rate_limited.inc()
         detected = await asyncio.to_thread(svc.engine.detect_language, text)
         lang = resolve(chosen, detected, user.language_code)
@@ -131,7 +136,8 @@ async def on_question(update: Update, context: Context) -> Outcome:
     outcome = _outcome(answer)
     svc.metrics.answers.labels(outcome=outcome).inc()
     svc.metrics.latency.observe(seconds)
-    await svc.store.record_event(
+    event = functools.partial(
+        store.record_event,
         user.id,
         kind=QUESTION_KIND,
         language=answer.question_language,
@@ -140,8 +146,12 @@ async def on_question(update: Update, context: Context) -> Outcome:
         emergency=answer.emergency,
         latency_ms=seconds * 1000,
     )
+    await svc.best_effort("record_event", event, None)
     if svc.settings.keep_unanswered and not answer.answer_found and not answer.search_unavailable:
-        await svc.store.keep_unanswered(text, answer.question_language, user_id=user.id)
+        keep = functools.partial(
+            store.keep_unanswered, text, answer.question_language, user_id=user.id
+        )
+        await svc.best_effort("keep_unanswered", keep, None)
     return Outcome(outcome, lang, answer.topics)
 
 

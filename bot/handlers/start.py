@@ -115,7 +115,12 @@ async def start(update: Update, context: Context) -> Outcome:
     svc = services(context)
     notice = privacy_notice(lang, keeps_unanswered=svc.settings.keep_unanswered)
     user = update.effective_user
-    current = await svc.store.get_autodelete(user.id) if user else None
+    current = None
+    if user is not None:
+        user_id = user.id
+        current = await svc.best_effort(
+            "get_autodelete", lambda: svc.store.get_autodelete(user_id), None
+        )
     await reply(
         update,
         context,

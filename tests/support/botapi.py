@@ -5,8 +5,10 @@ editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendChatAction, de
 getFile and file downloads, setWebhook/deleteWebhook, setMyCommands, close/logOut), records
 every call, and rejects what Telegram rejects (over-long text, malformed HTML, oversized
 callback data, unknown messages) with Telegram's error JSON. Faults can be injected per method
-(429 with retry_after, 5xx, 403, a delay) or for everything (an outage). Tests push user
-updates with the `push_*` helpers and await the bot's replies with `wait_*`.
+(429 with retry_after, 5xx, 403, a delay before handling, a response held back after handling),
+for everything (an outage), or for getUpdates as when a second instance polls with the same
+token (409 Conflict). Tests push user updates with the `push_*` helpers and await the bot's
+replies with `wait_*`.
 """
 
 from __future__ import annotations
@@ -74,6 +76,10 @@ _PARSE = "Bad Request: can't parse entities: "
 _CONFLICT = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"
+)
+_TERMINATED = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
 )
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
@@ -201,7 +207,10 @@ class Call:
 
 @dataclass
 class Fault:
-    kind: str  # "retry_after" | "server_error" | "forbidden" | "delay" | "bad_request"
+    # "retry_after" | "server_error" | "forbidden" | "bad_request" | "delay" (wait, then
+    # handle) | "late" (handle, then hold the response back: the client may time out although
+    # Telegram did what it asked)
+    kind: str
     retry_after: int = 1
     status: int = 500
     delay: float = 0.0
@@ -233,6 +242,7 @@ class BotAPI:
         self.clock_offset = 0.0
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._outage = False
+        self._conflict = False
         self._update_ids = itertools.count(1000)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._file_ids = itertools.count(1)
@@ -298,6 +308,11 @@ class BotAPI:
         """While on, every call answers 502 Bad Gateway (getUpdates included)."""
         self._outage = on
 
+    def conflict(self, on: bool = True) -> None:
+        """While on, getUpdates answers 409 as when another instance polls with this token."""
+        self._conflict = on
+        self._new_update.set()  # a poll waiting now is terminated, as Telegram does
+
     def _take_fault(self, method: str) -> Fault | None:
         for key in (method, "*"):
             if self._faults[key]:
@@ -332,10 +347,15 @@ class BotAPI:
             return self._error_response(method, params, ApiError(401, "Unauthorized"))
         if self._outage:
             return self._error_response(method, params, ApiError(502, "Bad Gateway"))
+        if self._conflict and method.lower() == "getupdates":
+            return self._error_response(method, params, ApiError(409, _TERMINATED))
         fault = self._take_fault(method)
+        late = 0.0
         if fault is not None:
             if fault.kind == "delay":
                 await asyncio.sleep(fault.delay)
+            elif fault.kind == "late":
+                late = fault.delay
             else:
                 return self._error_response(method, params, _fault_error(fault))
         handler = getattr(self, f"_m_{method.lower()}", None)
@@ -346,6 +366,8 @@ class BotAPI:
         except ApiError as exc:
             return self._error_response(method, params, exc)
         self._record(Call(method, params, True, result=result))
+        if late:
+            await asyncio.sleep(late)  # done and recorded; the answer comes too late
         return web.json_response({"ok": True, "result": result})
 
     def _error_response(self, method: str, params: dict[str, Any], exc: ApiError) -> web.Response:
@@ -395,13 +417,16 @@ class BotAPI:
         if allowed is not None:
             self.last_allowed_updates = list(allowed)
         deadline = time.monotonic() + timeout
+        if offset:  # confirms what came before, once, when the request arrives (as Telegram)
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
         while True:
-            if offset:
-                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            if self._conflict:  # another getUpdates request terminated this one
+                raise ApiError(409, _TERMINATED)
             if self.last_allowed_updates:
                 self.updates = [u for u in self.updates if _kind(u) in self.last_allowed_updates]
-            if self.updates or self._closing or time.monotonic() >= deadline:
-                return self.updates[:limit]
+            fresh = [u for u in self.updates if u["update_id"] >= offset]
+            if fresh or self._closing or time.monotonic() >= deadline:
+                return fresh[:limit]
             self._new_update.clear()
             self.long_polls += 1
             self._changed.set()
