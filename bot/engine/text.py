@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _ARABIC_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
@@ -33,9 +34,14 @@ def tokens(text: str) -> list[str]:
     return [stem(t) for t in _WORD.findall(normalize(text)) if len(t) > 1]
 
 
+@lru_cache(maxsize=8192)
+def _phrase_tokens(phrase: str) -> list[str]:
+    return tokens(phrase)
+
+
 def phrase_in(phrase: str, text_tokens: list[str]) -> bool:
     """True when every token of `phrase` appears in order, contiguously, in `text_tokens`."""
-    want = tokens(phrase)
+    want = _phrase_tokens(phrase)
     if not want:
         return False
     n = len(want)
