@@ -15,6 +15,9 @@ from bot.settings import Settings
 from ingest.errors import IngestError
 
 T = TypeVar("T")
+SUMMARY_COLUMNS = (
+    "added", "updated", "unchanged", "removed", "failed", "chunks_embedded", "chunks_total",
+)
 
 
 def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -53,30 +56,9 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
         print(summary.to_json())
     else:
         table = Table(title="Ingest" + (" (dry run)" if args.dry_run else ""))
-        for key in (
-            "added",
-            "updated",
-            "unchanged",
-            "removed",
-            "failed",
-            "chunks_embedded",
-            "chunks_total",
-        ):
+        for key in SUMMARY_COLUMNS:
             table.add_column(key.replace("_", " "), justify="right")
-        table.add_row(
-            *(
-                str(getattr(summary, k))
-                for k in (
-                    "added",
-                    "updated",
-                    "unchanged",
-                    "removed",
-                    "failed",
-                    "chunks_embedded",
-                    "chunks_total",
-                )
-            )
-        )
+        table.add_row(*(str(getattr(summary, key)) for key in SUMMARY_COLUMNS))
         console = Console(soft_wrap=True)
         console.print(table)
         for error in summary.errors:

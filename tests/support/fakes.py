@@ -21,18 +21,6 @@ from typing import Any
 
 from bot.engine.types import Answer, Passage, Referral
 
-TOPICS = (
-    "red-notices",
-    "visas",
-    "relocation",
-    "emergency",
-    "grants",
-    "digital-security",
-    "legal-aid",
-    "journalists",
-    "advocacy",
-)
-
 HOTLINE = Referral(
     id="front-line-defenders",
     name="Front Line Defenders",
