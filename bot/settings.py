@@ -5,7 +5,7 @@ CHROMA_URL, TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE_URL, TELEGRAM_API_BASE_FILE_UR
 WAYPOINT_PROXY_URL, WAYPOINT_ADMIN_IDS, WAYPOINT_LOG_FORMAT, WAYPOINT_EMBEDDINGS,
 WAYPOINT_LLM_BASE_URL, WAYPOINT_LLM_MODEL, WAYPOINT_LLM_TIMEOUT, WAYPOINT_SECRET_KEY,
 WAYPOINT_KEEP_UNANSWERED, WAYPOINT_RETENTION_DAYS, WAYPOINT_HTTP_PORT, WAYPOINT_HTTP_HOST,
-WAYPOINT_RATE_LIMIT.
+WAYPOINT_RATE_LIMIT, WAYPOINT_SINGLE_ADMIN_PUBLISH.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class Settings:
     http_port: int | None = None
     http_host: str = "127.0.0.1"
     rate_limit_per_minute: int = 10
+    single_admin_publish: bool = False  # an admin may approve their own upload
 
     @property
     def chroma_dir(self) -> Path:
@@ -111,6 +112,7 @@ class Settings:
             http_port=get("WAYPOINT_HTTP_PORT", _port, None),
             http_host=get("WAYPOINT_HTTP_HOST", str, "127.0.0.1"),
             rate_limit_per_minute=get("WAYPOINT_RATE_LIMIT", _positive(int), 10),
+            single_admin_publish=get("WAYPOINT_SINGLE_ADMIN_PUBLISH", _bool, False),
         )
 
 
