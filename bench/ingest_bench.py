@@ -8,7 +8,8 @@ from pathlib import Path
 
 from bench.common import ROOT, machine, write_section
 from ingest.index import chroma_client
-from ingest.pipeline import Ingestor, embed_text
+from ingest.pipeline import Ingestor
+from ingest.schema import embed_text
 from ingest.service import load_encoders
 
 COMMAND = "make bench (python -m bench ingest)"
@@ -43,7 +44,7 @@ def run() -> dict[str, float]:
         )
         metas = client.get_collection("waypoint-use").get(include=["metadatas"])["metadatas"]
         texts = [
-            embed_text(m, t) if m.get("kind") == "document" else t
+            embed_text(m, t)
             for t, m in zip(entries, metas, strict=True)
         ]
         start = time.perf_counter()

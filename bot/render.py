@@ -14,13 +14,16 @@ from collections.abc import Iterable, Sequence
 
 from babel import Locale, UnknownLocaleError
 
-from bot.engine.types import Answer, Passage, Referral
+from bot.engine.types import Answer, Guidance, Passage, Referral
 from bot.i18n import DEFAULT_LANGUAGE, N_, gettext, supported
 
 MAX_UNITS = 4096  # Telegram's limit for one text message, in UTF-16 code units
 SHOWN_PASSAGES = 3  # quoted in the answer; the rest are behind "More sources"
 MORE_PASSAGES = 6  # at most this many more on demand
 MAX_REFERRALS = 3
+SHOWN_DO = 3  # the first message keeps the most important actions; the unit orders them
+SHOWN_DONT = 2
+REASON_WORDS = 16
 MAX_URL_CHARS = 1024
 
 TOPIC_LABELS: dict[str, str] = {
@@ -37,6 +40,10 @@ TOPIC_LABELS: dict[str, str] = {
 TOPICS: tuple[str, ...] = tuple(TOPIC_LABELS)
 
 _CONTACT_LABELS: dict[str, str] = {
+    "phone_24_7": N_("24/7 phone"),
+    "secure_email": N_("Secure email"),
+    "contact_form": N_("Contact form"),
+    "application_form": N_("Application form"),
     "phone": N_("Phone"),
     "hotline": N_("Phone"),
     "email": N_("Email"),
@@ -117,7 +124,7 @@ def _contacts(ref: Referral, lang: str) -> list[str]:
             label = _t(lang, _CONTACT_LABELS[key])
         else:
             label = esc(_BRANDS.get(key, kind))
-        if key in {"web", "website", "form"}:
+        if key in {"web", "website", "form", "contact_form", "application_form"}:
             lines.append(f"• {label}: {_link(value, value)}")
         else:
             lines.append(f"• {label}: {esc(value)}")
@@ -159,43 +166,170 @@ def _contact_blocks(header: str, contacts: Sequence[Referral], lang: str) -> lis
     return [header] + [_referral(ref, lang) for ref in contacts[:MAX_REFERRALS]]
 
 
-def answer_blocks(answer: Answer, lang: str) -> list[str]:
-    """The answer as HTML paragraphs, in the order they are shown."""
-    blocks: list[str] = []
-    if answer.emergency:
-        blocks += _emergency_blocks(answer.emergency_contacts, lang)
-    if answer.search_unavailable:
-        contacts = answer.general_contacts or (
-            () if answer.emergency else answer.emergency_contacts
+def _hotlines(contacts: Sequence[Referral], lang: str) -> str:
+    """The 24/7 lines, one line each: the number first (Telegram makes it tappable)."""
+    by_number: dict[str, list[Referral]] = {}
+    for ref in contacts:
+        phones = [v for k, v in ref.contacts if k == "phone_24_7"] or [
+            v for k, v in ref.contacts if k == "phone"
+        ]
+        if phones:
+            by_number.setdefault(phones[0], []).append(ref)
+    lines = [
+        f"📞 <b>{esc(number)}</b> — " + " · ".join(_link(r.url, r.name) for r in refs)
+        for number, refs in by_number.items()
+    ]
+    if not lines:
+        return ""
+    return "🆘 <b>" + _t(lang, "24/7 emergency line") + "</b>\n" + "\n".join(lines)
+
+
+def _foreign(guidance: Guidance | Passage, lang: str) -> str:
+    if guidance.language and guidance.language != lang:
+        return f" <i>({esc(language_label(guidance.language, lang))})</i>"
+    return ""
+
+
+def _protocol(guidance: Guidance, lang: str) -> str:
+    head = f"<b>{esc(guidance.title)}</b>{_foreign(guidance, lang)}"
+    lines = [head]
+    if guidance.text:
+        lines.append(esc(guidance.text))
+    lines += [f"{n}. {esc(step)}" for n, step in enumerate(guidance.steps, 1)]
+    return "\n".join(lines)
+
+
+def _direct(guidance: Guidance, lang: str) -> list[str]:
+    text = esc(guidance.text) + _foreign(guidance, lang)
+    blocks = [text]
+    if guidance.do:
+        items = "\n".join(f"• {esc(i)}" for i in guidance.do[:SHOWN_DO])
+        blocks.append("✅ <b>" + _t(lang, "Do") + "</b>\n" + items)
+    if guidance.dont:
+        items = "\n".join(f"• {esc(i)}" for i in guidance.dont[:SHOWN_DONT])
+        blocks.append("⛔ <b>" + _t(lang, "Don't") + "</b>\n" + items)
+    return blocks
+
+
+def _helper(ref: Referral, lang: str, *, contacts: bool = True) -> str:
+    """One organization: name, why it fits, and its best two contacts, labelled."""
+    head = f"<b>{_link(ref.url, ref.name)}</b>"
+    reason = ref.reason.strip() or _first_sentence(ref.offer)
+    if reason:
+        head += " — " + esc(_shorten(reason, REASON_WORDS))
+    lines = [head]
+    if contacts:
+        lines += _contacts(Referral(ref.id, ref.name, ref.url, "", ref.contacts[:2]), lang)
+        if ref.check_note is not None:
+            lines.append("<i>" + _t(lang, "Please check the details on their site.") + "</i>")
+    return "\n".join(lines)
+
+
+def _first_sentence(text: str) -> str:
+    text = text.strip()
+    match = re.search(r"(?<=[.!?。؟])\s", text)
+    return text[: match.start()] if match else text
+
+
+def _shorten(text: str, max_words: int) -> str:
+    words = text.split()
+    return text if len(words) <= max_words else " ".join(words[:max_words]) + "…"
+
+
+def _sources(guidance: Guidance, lang: str) -> str:
+    urls = [guidance.source_url, *guidance.sources]
+    seen: list[str] = []
+    for url in urls:
+        if url and url not in seen:
+            seen.append(url)
+    if not seen:
+        return ""
+    hosts: dict[str, str] = {}
+    for url in seen:
+        hosts.setdefault(_host(url), url)
+    links = " · ".join(_link(url, host) for host, url in list(hosts.items())[:3])
+    return "📎 " + _t(lang, "Sources") + ": " + links
+
+
+def _host(url: str) -> str:
+    host = url.split("//", 1)[-1].split("/", 1)[0]
+    return host.removeprefix("www.")
+
+
+def refusal_blocks(answer: Answer, lang: str) -> list[str]:
+    """Why the bot does not answer, and what it can help with."""
+    if answer.refusal == "locate_person":
+        head = _t(
+            lang,
+            "I cannot help find, locate or identify a person: no addresses, phone numbers "
+            "or who is behind an account.",
         )
-        return blocks + _contact_blocks(
+    else:
+        head = _t(
+            lang,
+            "I could not find a vetted answer to this in my sources. "
+            "These organizations can help you directly:",
+        )
+    scope = _t(
+        lang,
+        "I can help with: INTERPOL red notices, visas and relocation for defenders, "
+        "emergency grants, digital security, legal aid, and what to do in an emergency.",
+    )
+    blocks = [head, f"<i>{scope}</i>"]
+    if answer.refusal != "locate_person":
+        blocks += [_helper(ref, lang) for ref in answer.general_contacts[:2]]
+    return blocks
+
+
+def answer_blocks(answer: Answer, lang: str, *, contacts: bool = True) -> list[str]:
+    """The first message's paragraphs, in the order they are shown (`contacts=False` leaves
+    out phone numbers and contact lines, to measure the length of what is read).
+
+    An emergency gets the 24/7 lines, then the steps for its situation, and nothing else; any
+    other question gets a direct answer, Do/Don't where risky, up to three organizations
+    with why they fit, and the source. Passages are behind the "More sources" button.
+    """
+    if answer.emergency:
+        hotlines = _hotlines(answer.emergency_contacts, lang) if contacts else ""
+        blocks = [hotlines] if hotlines else []
+        if answer.guidance is not None and answer.guidance.steps:
+            blocks.append(_protocol(answer.guidance, lang))
+        else:
+            steps = "\n".join(f"{n}. {_t(lang, s)}" for n, s in enumerate(_SAFETY_STEPS, 1))
+            blocks.append("🚨 <b>" + _t(lang, "If you are in danger right now") + f"</b>\n{steps}")
+        if answer.search_unavailable:
+            blocks.append(_t(lang, "Search is unavailable right now, please try again later."))
+        return blocks
+    if answer.search_unavailable:
+        return _contact_blocks(
             _t(
                 lang,
                 "Search is unavailable right now, please try again later. "
                 "Meanwhile, these organizations can help you directly:",
             ),
-            contacts,
-            lang,
-        )
-    if not answer.answer_found or not answer.passages:
-        return blocks + _contact_blocks(
-            _t(
-                lang,
-                "I could not find a vetted answer to this in my sources. "
-                "These organizations can help you directly:",
-            ),
             answer.general_contacts,
             lang,
         )
+    if answer.refusal or not answer.answer_found:
+        return refusal_blocks(answer, lang)
+    blocks: list[str] = []
     if answer.synthesized and answer.synthesized.strip():
-        blocks.append("<b>" + _t(lang, "In short") + f"</b>\n{esc(answer.synthesized.strip())}")
-    blocks.append("<b>" + _t(lang, "What the sources say") + "</b>")
-    blocks += [_passage(n, p, lang) for n, p in enumerate(answer.passages[:SHOWN_PASSAGES], 1)]
-    shown = {ref.id for ref in answer.emergency_contacts} if answer.emergency else set()
-    referrals = [ref for ref in answer.referrals[:MAX_REFERRALS] if ref.id not in shown]
+        blocks.append(esc(answer.synthesized.strip()))
+    elif answer.guidance is not None:
+        blocks += _direct(answer.guidance, lang)
+    elif answer.passages:
+        blocks += [_passage(n, p, lang) for n, p in enumerate(answer.passages[:1], 1)]
+    if answer.guidance is not None and answer.guidance.kind != "passage" and answer.synthesized:
+        blocks += _direct(answer.guidance, lang)[1:]  # the Do/Don't lists still apply
+    shown = 2 if answer.guidance is not None and answer.guidance.kind != "passage" else 3
+    referrals = list(answer.referrals[: min(shown, MAX_REFERRALS)])
     if referrals:
         blocks.append("🤝 <b>" + _t(lang, "Who can help") + "</b>")
-        blocks += [_referral(ref, lang) for ref in referrals]
+        blocks += [_helper(ref, lang, contacts=contacts) for ref in referrals]
+    if answer.guidance is not None:
+        source = _sources(answer.guidance, lang)
+        if source:
+            blocks.append(source)
     return blocks
 
 
@@ -207,12 +341,18 @@ def render_answer(answer: Answer, lang: str) -> list[str]:
     return pack(answer_blocks(answer, lang))
 
 
+def first_message(answer: Answer, lang: str, *, contacts: bool = True) -> str:
+    """The first Telegram message of an answer, as plain text (what is read first)."""
+    messages = pack(answer_blocks(answer, lang, contacts=contacts))
+    return to_plain(messages[0]) if messages else ""
+
+
 def render_more_sources(answer: Answer, lang: str) -> list[str]:
-    """The passages not quoted yet, or the list of all sources when every one was shown."""
-    rest = answer.passages[SHOWN_PASSAGES : SHOWN_PASSAGES + MORE_PASSAGES]
+    """The passages behind the answer (quoted), or the list of all sources."""
+    rest = answer.passages[:SHOWN_PASSAGES]
     if rest:
         blocks = ["📚 <b>" + _t(lang, "More sources") + "</b>"]
-        blocks += [_passage(n, p, lang) for n, p in enumerate(rest, SHOWN_PASSAGES + 1)]
+        blocks += [_passage(n, p, lang) for n, p in enumerate(rest, 1)]
         return pack(blocks)
     if not answer.passages:
         return pack([_t(lang, "There are no sources for this answer.")])

@@ -159,6 +159,15 @@ class Collection:
             yield from zip(ids, got["documents"], got["metadatas"], strict=True)
             offset += len(ids)
 
+    def vectors(self, where: dict[str, Any]) -> tuple[list[str], np.ndarray]:
+        """Doc ids and stored vectors of the entries matching `where` (no re-encoding)."""
+        got = self._col.get(where=where, include=["embeddings", "metadatas"])
+        ids = [str(m.get("doc_id", i)) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+        embeddings = got["embeddings"]
+        if embeddings is None or not len(ids):
+            return [], np.zeros((0, self.dim), dtype=np.float32)
+        return ids, np.asarray(embeddings, dtype=np.float32).reshape(len(ids), self.dim)
+
     def file_state(self, page: int = 5000) -> dict[str, tuple[str, list[str]]]:
         """doc_id -> (file hash, chunk ids) of what the index holds now."""
         state: dict[str, tuple[str, list[str]]] = {}

@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ingest.schema import SITUATIONS, UNIT_KINDS
+
 TOPICS: tuple[str, ...] = (
     "red-notices",
     "visas",
@@ -42,6 +44,24 @@ class DocMeta(BaseModel):
     topics: list[str] = Field(min_length=1)
     organizations: list[str] = Field(default_factory=list)
     regions: list[str] = Field(default_factory=list)
+    # Answer units (knowledge/units/): "answer" or "protocol"; protocols name their situation.
+    kind: str | None = None
+    situation: str | None = None
+    question: str | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, value: str | None) -> str | None:
+        if value is not None and value not in UNIT_KINDS:
+            raise ValueError(f"must be one of {', '.join(UNIT_KINDS)}")
+        return value
+
+    @field_validator("situation")
+    @classmethod
+    def _situation(cls, value: str | None) -> str | None:
+        if value is not None and value not in SITUATIONS:
+            raise ValueError(f"must be one of {', '.join(SITUATIONS)}")
+        return value
 
     @field_validator("published", "reviewed", mode="before")
     @classmethod

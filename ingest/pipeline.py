@@ -26,12 +26,13 @@ from ingest.encoders import Encoder
 from ingest.errors import DocumentError
 from ingest.index import Collection, drop_collections, open_collections
 from ingest.metadata import DocMeta, MetadataError, Organization, load_organizations, parse_meta
+from ingest.schema import embed_text, parse_unit
 
 logger = logging.getLogger(__name__)
 
 ORGANIZATIONS_FILE = "organizations.yaml"
 # Bump when loading or splitting changes what a file becomes: every file is then re-indexed.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 CHUNK_CHARS = 900
 CHUNK_OVERLAP = 120
 EMBED_BATCH_CHUNKS = 256
@@ -71,12 +72,6 @@ def content_hash(path: Path) -> str:
     return f"v{PIPELINE_VERSION}:{file_hash(path)}"
 
 
-def embed_text(meta: dict[str, Any], text: str) -> str:
-    """The text an encoder sees for a chunk: title, section path, then the passage."""
-    head = " — ".join(p for p in (meta.get("title"), meta.get("section")) if p)
-    return f"{head}\n{text}" if head else text
-
-
 _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 
 
@@ -102,6 +97,8 @@ def split(doc: RawDocument, meta: DocMeta, digest: str) -> list[Chunk]:
         "published": meta.published,
         "file_hash": digest,
     }
+    if meta.kind is not None:  # an answer unit is indexed whole: it is shown whole
+        return [unit_chunk(doc, meta, base)]
     chunks: list[Chunk] = []
     for section in sections:
         heading = " / ".join(
@@ -118,6 +115,28 @@ def split(doc: RawDocument, meta: DocMeta, digest: str) -> list[Chunk]:
     if not chunks:
         raise DocumentError(doc.doc_id, "no text to index after splitting")
     return chunks
+
+
+def unit_chunk(doc: RawDocument, meta: DocMeta, base: dict[str, Any]) -> Chunk:
+    """One entry for a whole answer unit; its direct answer must not be empty."""
+    body = doc.text.strip()
+    parts = parse_unit(body)
+    if not parts.answer and not parts.steps:
+        raise DocumentError(doc.doc_id, "an answer unit needs a direct answer or ## Steps")
+    if meta.kind == "protocol" and (not meta.situation or not parts.steps):
+        raise DocumentError(doc.doc_id, "a protocol needs `situation:` and a ## Steps section")
+    metadata = dict(
+        base,
+        kind="unit",
+        unit_kind=meta.kind,
+        situation=meta.situation,
+        question=meta.question or "",
+        sources=meta.sources,
+        section="",
+        chunk_index=0,
+    )
+    metadata["content_hash"] = hashlib.sha256(body.encode()).hexdigest()[:16]
+    return Chunk(f"{doc.doc_id}#0", body, embed_text(metadata, body), metadata)
 
 
 _LINK = re.compile(r"https?://\S+")

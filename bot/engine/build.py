@@ -11,18 +11,22 @@ from typing import Any
 
 import numpy as np
 
+from bot.engine.compose import SentencePicker, from_passage, from_unit
 from bot.engine.compose import passages as make_passages
 from bot.engine.guard import looks_like_injection
 from bot.engine.language import detect_language, ui_language
 from bot.engine.referrals import Referrals
 from bot.engine.retrieve import Candidate, LexicalIndex, Retriever
+from bot.engine.scope import Scope
 from bot.engine.topics import TopicModel
 from bot.engine.triage import Triage
-from bot.engine.types import Answer, Referral
+from bot.engine.types import Answer, Guidance, Referral
+from bot.engine.units import Unit, UnitBook
 from bot.settings import Settings
 from ingest.encoders import BatchingEncoder, Encoder
 from ingest.index import Collection, IndexLock, chroma_client, open_collections
 from ingest.metadata import load_organizations, load_topics
+from ingest.schema import translation_group
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +38,8 @@ LANGUAGE_BOOST = 0.004
 FOREIGN_PENALTY = 0.02
 EMERGENCY_LIFT = 0.05
 SHOWN_PASSAGES = 3
+UNIT_WINDOW = 6  # a unit ranked among the first candidates answers the question directly
+UNIT_SLACK = 0.06  # ... if its similarity is this close to the best passage's
 SEARCH_DEADLINE_S = 2.5  # past this the index counts as unavailable for this answer
 RELOAD_EVERY_S = 10.0  # how often an unavailable index is retried
 
@@ -61,8 +67,11 @@ class Engine:
         primary = encoders[self.primary]
         self.topic_model = TopicModel(primary, load_topics(knowledge_dir / "topics.yaml"))
         self.triage = Triage(primary)
+        self.picker = SentencePicker(primary.encode)
         self.collections: dict[str, Collection] = {}
         self.retriever: Retriever | None = None
+        self.units = UnitBook(())
+        self.scope: Scope | None = None
         self._pool = cf.ThreadPoolExecutor(max_workers=4, thread_name_prefix="search")
         self._last_load = 0.0
         self.synthesizer: Any = None
@@ -93,6 +102,14 @@ class Engine:
         entries = list(collections[self.primary].entries())
         self.collections = collections
         self.retriever = Retriever(collections, LexicalIndex(entries))
+        units = UnitBook(entries)
+        ids, vectors = collections[self.primary].vectors({"unit_kind": "protocol"})
+        units.set_protocol_vectors(ids, vectors)
+        if not self.units:  # teach triage once from the knowledge's own questions
+            self.triage.learn(units.questions_of("protocol"), units.questions_of("answer"))
+        self.units = units
+        in_scope = units.questions() + self.topic_model.descriptions()
+        self.scope = Scope(self.encoders[self.primary], in_scope)
         logger.info("index loaded: %d entries, encoders %s", len(entries), ",".join(dims))
 
     def index_size(self) -> int:
@@ -140,24 +157,49 @@ class Engine:
         mode: str = "hybrid",
         vectors: dict[str, np.ndarray] | None = None,
     ) -> Answer:
+        """Answer one message from a person: never raises for bad input, never blocks long.
+
+        `language` is the interface language the person chose (None: follow the message);
+        `topic` restricts retrieval to one topic; `mode` selects the retrieval baseline for
+        `waypoint eval` (hybrid, dense or bm25); `vectors` are precomputed query vectors.
+        The result carries the interface language to reply in (`ui_language`), the direct
+        answer or emergency protocol (`guidance`), up to three organizations, the passages
+        behind it, and why nothing was answered when that is the case (`refusal`).
+        """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         question = question.replace("\x00", " ").strip()[:4096]
         lang = detect_language(question)
         ui = ui_language(language or lang)
+        readers = (lang, ui)  # a unit is shown in the message's language, else the interface's
         vectors = vectors or self.encode_query(question)
         timings["encode"] = _ms(t0)
         qvec = vectors[self.primary]
-        emergency = self.triage.assess(question, qvec).emergency
-        emergency_contacts = self.emergency_contacts(ui) if emergency else ()
+        emergency = bool(question) and self.triage.assess(question, qvec).emergency
         base = Answer(
             question_language=lang,
+            ui_language=ui,
             emergency=emergency,
             answer_found=False,
-            emergency_contacts=emergency_contacts,
+            emergency_contacts=self.emergency_contacts(ui) if emergency else (),
         )
         if not question or looks_like_injection(question):
-            return replace(base, general_contacts=self.emergency_contacts(ui), timings_ms=timings)
+            return replace(
+                base,
+                refusal="injection" if question else None,
+                general_contacts=self.emergency_contacts(ui),
+                timings_ms=timings,
+            )
+        scope = self.scope.assess(qvec) if self.scope is not None else None
+        if scope is not None and scope.locate_person:
+            # Never help find or identify a person: the bot may be used to hunt defenders.
+            return replace(
+                base,
+                emergency=False,
+                emergency_contacts=(),
+                refusal="locate_person",
+                timings_ms=timings,
+            )
         topic_scores = self.topic_model.score(question, qvec)
         if emergency:  # immediate danger: the emergency material leads whatever else was asked
             best = topic_scores[0][1] if topic_scores else 0.0
@@ -183,6 +225,7 @@ class Engine:
                 base,
                 search_unavailable=True,
                 general_contacts=self.emergency_contacts(ui),
+                guidance=self._protocol(qvec, readers) if emergency else None,
                 timings_ms=timings,
             )
         timings["search"] = _ms(t1)
@@ -190,23 +233,36 @@ class Engine:
         direct = {str(c.metadata.get("org_id")) for c in candidates[:5] if c.kind == "organization"}
         ranked = self._rerank(candidates, topic_scores, lang)
         relevance = max(self._relevance(ranked, qvec), topic_scores[0][1] if topic_scores else 0.0)
-        found = bool(ranked) and (emergency or relevance >= RELEVANCE_FLOOR)
+        outside = scope is not None and scope.out_of_scope
+        found = bool(ranked) and (emergency or (relevance >= RELEVANCE_FLOOR and not outside))
         detected = tuple(t for t, s in topic_scores[:3] if s >= topic_scores[0][1] - 0.05)
         if not found:
             return replace(
                 base,
                 topics=detected,
+                refusal="out_of_scope",
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
+        unit = self._protocol(qvec, readers) if emergency else None
+        if unit is None:
+            unit = self._direct_unit(ranked, readers)
+        guidance = unit or self._direct_passage(ranked, qvec)
         shown = make_passages(ranked, question)
+        preferred = self._unit_organizations(guidance)
         referrals = tuple(
             self.referrals.rank(
-                question, ui, topic_scores, ranked, emergency=emergency, direct=direct
+                question,
+                ui,
+                topic_scores,
+                ranked,
+                emergency=emergency,
+                direct=direct,
+                preferred=preferred,
             )
         )
         synthesized = None
-        if self.synthesizer is not None and mode == "hybrid":
+        if self.synthesizer is not None and mode == "hybrid" and not emergency:
             t2 = time.perf_counter()
             synthesized = self.synthesizer.write(question, ui, shown[:SHOWN_PASSAGES])
             timings["synthesis"] = _ms(t2)
@@ -218,8 +274,45 @@ class Engine:
             passages=shown,
             referrals=referrals,
             synthesized=synthesized,
+            guidance=guidance,
+            situation=guidance.situation if guidance and emergency else None,
             timings_ms=timings,
         )
+
+    def _protocol(self, qvec: np.ndarray, readers: tuple[str, ...]) -> Guidance | None:
+        """The emergency protocol for the situation the message describes."""
+        group, _ = self.units.nearest_protocol(qvec)
+        unit = self.units.pick(group, readers) if group else None
+        return from_unit(unit) if unit else None
+
+    def _direct_unit(self, ranked: list[Candidate], readers: tuple[str, ...]) -> Guidance | None:
+        """The answer unit that fits the question, if one ranks near the top."""
+        best_sim = max((c.dense.get(self.primary, 0.0) for c in ranked[:UNIT_WINDOW]), default=0.0)
+        for cand in ranked[:UNIT_WINDOW]:
+            if cand.kind != "unit" or cand.metadata.get("unit_kind") != "answer":
+                continue
+            if cand.dense.get(self.primary, 0.0) < best_sim - UNIT_SLACK:
+                continue
+            unit: Unit | None = self.units.pick(_group_of(cand), readers)
+            if unit is not None:
+                return from_unit(unit)
+        return None
+
+    def _direct_passage(self, ranked: list[Candidate], qvec: np.ndarray) -> Guidance | None:
+        """The sentences of the best passage closest in meaning to the question."""
+        for cand in ranked[:UNIT_WINDOW]:
+            if cand.kind != "document":
+                continue
+            text = self.picker.pick(cand.id, cand.text, qvec)
+            if text:
+                return from_passage(cand, text)
+        return None
+
+    def _unit_organizations(self, guidance: Guidance | None) -> tuple[str, ...]:
+        if guidance is None or guidance.kind == "passage":
+            return ()
+        unit = self.units.pick(_groups({guidance.doc_id}).pop(), (guidance.language,))
+        return unit.organizations if unit else ()
 
     def _available_retriever(self) -> Retriever:
         if self.retriever is None:
@@ -260,6 +353,14 @@ class Engine:
         if not sims:  # a lexical-only ranking (the BM25 baseline): ask the index directly
             sims = [h.similarity for h in self.collections[self.primary].query(qvec, 5)]
         return max(sims, default=0.0)
+
+
+def _groups(doc_ids: set[str]) -> set[str]:
+    return {translation_group(d) for d in doc_ids}
+
+
+def _group_of(cand: Candidate) -> str:
+    return translation_group(cand.doc_id)
 
 
 def _ms(since: float) -> float:

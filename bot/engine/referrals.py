@@ -4,7 +4,7 @@ link to, the detected topics, and the user's language and region. Never a closed
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.engine.retrieve import Candidate
 from bot.engine.text import phrase_in, tokens
@@ -14,27 +14,47 @@ from ingest.metadata import Organization
 EMERGENCY_LINE_BONUS = 0.3
 DIRECT_BONUS = 0.1
 FOCUS_MARGIN = 0.15  # organizations must share a topic this close to the question's best
+PREFERRED_BONUS = 2.0  # organizations the answer unit names for this question lead
 UNVERIFIED_MARKERS = ("unverified", "confirm", "unconfirmed", "check")
+# Directory contact keys -> what the contact is, for its label. A phone flagged
+# `hotline_24_7` is the 24/7 line; a grant application form is never a contact form.
+CONTACT_KINDS = (
+    ("phone", "phone"),
+    ("email", "email"),
+    ("secure_email", "secure_email"),
+    ("contact_form", "contact_form"),
+    ("web_form", "contact_form"),
+    ("application_form", "application_form"),
+)
+
+Reason = Callable[[str, str], str]  # (text, cache key) -> the sentence of it that fits
 
 
-def to_referral(org: Organization, language: str, topics: Sequence[str] = ()) -> Referral:
-    """Directory data only: name, the offer that fits, contacts, and a check note if doubtful."""
+def to_referral(
+    org: Organization, language: str, topics: Sequence[str] = (), reason: Reason | None = None
+) -> Referral:
+    """Directory data only: name, the offer that fits, labelled contacts, a check note."""
     contact = org.contact
     contacts: list[tuple[str, str]] = []
-    for kind, label in (("phone", "phone"), ("email", "email"), ("web_form", "form")):
-        value = contact.get(kind)
-        if value:
-            contacts.append((label, str(value)))
+    for key, kind in CONTACT_KINDS:
+        value = contact.get(key)
+        if not value:
+            continue
+        if kind == "phone" and contact.get("hotline_24_7"):
+            kind = "phone_24_7"
+        contacts.append((kind, str(value)))
     notes = str(contact.get("notes") or "")
     doubtful = org.status == "unverified" or any(m in notes.lower() for m in UNVERIFIED_MARKERS)
+    summary = org.summary(language)
     return Referral(
         id=org.id,
         name=org.name,
         url=org.url,
-        offer=org.summary(language),
+        offer=summary,
         contacts=tuple(contacts),
         check_note=org.url if doubtful else None,
         emergency_line=bool(contact.get("hotline_24_7")),
+        reason=reason(summary, f"org:{org.id}:{language}") if reason else "",
     )
 
 
@@ -58,7 +78,10 @@ class Referrals:
         *,
         emergency: bool = False,
         direct: set[str] | None = None,
+        preferred: Sequence[str] = (),
+        reason: Reason | None = None,
     ) -> list[Referral]:
+        """The organizations that fit: those the answer names first, then by evidence."""
         score: dict[str, float] = defaultdict(float)
         top_topics = dict(topics[:3])
         for n, cand in enumerate(candidates[:15]):
@@ -83,6 +106,9 @@ class Referrals:
             score[oid] += DIRECT_BONUS
         for oid in named:
             score[oid] += 1.0
+        for n, oid in enumerate(preferred):
+            if oid in self.orgs:
+                score[oid] += PREFERRED_BONUS - 0.1 * n
         best = topics[0][1] if topics else 0.0
         focus = {t for t, v in topics[:3] if v >= best - FOCUS_MARGIN}
         ranked = sorted(
@@ -90,12 +116,17 @@ class Referrals:
                 oid
                 for oid in score
                 if oid in self.orgs
-                and (oid in named or oid in direct or focus & set(self.orgs[oid].topics))
+                and (
+                    oid in named
+                    or oid in direct
+                    or oid in preferred
+                    or focus & set(self.orgs[oid].topics)
+                )
             ),
             key=lambda o: score[o],
             reverse=True,
         )
-        return [to_referral(self.orgs[oid], language) for oid in ranked[:limit]]
+        return [to_referral(self.orgs[oid], language, reason=reason) for oid in ranked[:limit]]
 
     def for_topic(self, topic: str | None, language: str) -> list[Referral]:
         orgs = [o for o in self.orgs.values() if topic is None or topic in o.topics]

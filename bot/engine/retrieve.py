@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.engine.text import tokens
 from ingest.index import Collection, Hit
-from ingest.pipeline import embed_text
+from ingest.schema import embed_text
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +53,7 @@ class LexicalIndex:
         self.texts = [e[1] for e in entries]
         self.metas = [e[2] for e in entries]
         self.position = {chunk_id: n for n, chunk_id in enumerate(self.ids)}
-        corpus = [
-            tokens(embed_text(m, t) if m.get("kind") == "document" else t) for _, t, m in entries
-        ]
+        corpus = [tokens(embed_text(m, t)) for _, t, m in entries]
         self._bm25 = bm25s.BM25()
         if corpus:
             self._bm25.index([c or ["_"] for c in corpus], show_progress=False)

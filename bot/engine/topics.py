@@ -34,6 +34,10 @@ class TopicModel:
             t.id: [w for words in t.keywords.values() for w in words] for t in topics.values()
         }
 
+    def descriptions(self) -> list[str]:
+        """Every topic description, in every language (what the knowledge is about)."""
+        return [d for t in self.topics.values() for d in t.descriptions.values()]
+
     def score(self, question: str, vector: np.ndarray) -> list[tuple[str, float]]:
         """(topic, score) for every topic, best first."""
         sims = self._vectors @ vector
@@ -45,7 +49,3 @@ class TopicModel:
             hits = sum(1 for w in words if phrase_in(w, toks))
             best[topic_id] += min(KEYWORD_BONUS * hits, KEYWORD_CAP)
         return sorted(best.items(), key=lambda kv: kv[1], reverse=True)
-
-    def keyword_hits(self, question: str) -> int:
-        toks = tokens(question)
-        return sum(1 for words in self._keywords.values() for w in words if phrase_in(w, toks))

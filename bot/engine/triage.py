@@ -55,6 +55,14 @@ class Triage:
         self._now = [p for words in (cues.get("now") or {}).values() for p in words]
         self._danger = [p for words in (cues.get("danger") or {}).values() for p in words]
 
+    def learn(self, emergency: list[str], calm: list[str]) -> None:
+        """Add examples from the knowledge: protocol questions are emergencies, answer-unit
+        questions are calm (the hard negatives that keep false alarms down)."""
+        if emergency:
+            self._pos = np.vstack([self._pos, self.encoder.encode(emergency)])
+        if calm:
+            self._neg = np.vstack([self._neg, self.encoder.encode(calm)])
+
     def _knn(self, matrix: np.ndarray, vector: np.ndarray) -> float:
         sims = matrix @ vector
         top = np.sort(sims)[-self.k :]

@@ -29,10 +29,30 @@ class Referral:
     contacts: tuple[tuple[str, str], ...] = ()  # (kind, value): ("phone", "+353 ..."), ...
     check_note: str | None = None  # unverified details: "check on their site"
     emergency_line: bool = False
+    reason: str = ""  # one line on why it fits this question, in the reader's language
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """The direct answer a person reads first: a vetted unit, or sentences of a passage."""
+
+    text: str  # 1-4 sentences in `language` (for a protocol: its one-line opening)
+    language: str
+    title: str
+    source_url: str
+    doc_id: str
+    kind: str  # "answer" | "protocol" | "passage"
+    do: tuple[str, ...] = ()
+    dont: tuple[str, ...] = ()
+    steps: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    situation: str | None = None
 
 
 @dataclass(frozen=True)
 class Answer:
+    """What the engine says to one message; the Telegram layer, CLI and eval render it."""
+
     question_language: str  # detected ISO 639-1 code of the question
     emergency: bool
     answer_found: bool
@@ -43,4 +63,8 @@ class Answer:
     general_contacts: tuple[Referral, ...] = ()  # shown when nothing relevant was found
     search_unavailable: bool = False  # the index could not be reached; contacts only
     synthesized: str | None = None  # optional LLM answer with [n] citations, already guarded
+    ui_language: str = "en"  # the interface language to answer in (has a catalog)
+    guidance: Guidance | None = None  # the direct answer or the emergency protocol
+    situation: str | None = None  # emergencies: raid | detention | device | border | threat
+    refusal: str | None = None  # "out_of_scope" | "locate_person" | "injection"
     timings_ms: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,122 @@
+"""The answer units of the index, by unit and language: the direct answers and protocols.
+
+A unit is written once per language (`units/x.md`, `units/x.ru.md`, ...). Retrieval may find
+any translation of it; the reader gets the one in their own language when it exists, else the
+interface language, else English.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ingest.schema import ChunkMeta, UnitParts, parse_unit, translation_group
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One translation of an answer unit, parsed."""
+
+    group: str  # shared by all translations, e.g. "units/red-notice-check.md"
+    doc_id: str
+    language: str
+    kind: str  # "answer" | "protocol"
+    situation: str | None
+    title: str
+    question: str
+    source_url: str
+    sources: tuple[str, ...]
+    topics: tuple[str, ...]
+    organizations: tuple[str, ...]
+    parts: UnitParts
+
+
+class UnitBook:
+    """Every unit in the index, with the primary encoder's vectors of the protocols."""
+
+    def __init__(self, entries: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+        self._units: dict[str, dict[str, Unit]] = defaultdict(dict)
+        for _, text, raw in entries:
+            meta = ChunkMeta.from_metadata(raw)
+            if meta.kind != "unit":
+                continue
+            unit = Unit(
+                group=meta.group,
+                doc_id=meta.doc_id,
+                language=meta.language,
+                kind=meta.unit_kind or "answer",
+                situation=meta.situation,
+                title=meta.title,
+                question=meta.question,
+                source_url=meta.source_url,
+                sources=meta.sources,
+                topics=meta.topics,
+                organizations=meta.organizations,
+                parts=parse_unit(text),
+            )
+            self._units[unit.group][unit.language] = unit
+        self._protocol_ids: list[str] = []
+        self._protocol_vectors: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self._units)
+
+    def __contains__(self, group: str) -> bool:
+        return group in self._units
+
+    def pick(self, group: str, languages: Sequence[str]) -> Unit | None:
+        """The unit's text in the first of `languages` it is written in (then English)."""
+        versions = self._units.get(group) or {}
+        for lang in (*languages, "en"):
+            if lang in versions:
+                return versions[lang]
+        return next(iter(versions.values()), None)
+
+    def languages(self, group: str) -> set[str]:
+        return set(self._units.get(group) or ())
+
+    def protocols(self) -> list[str]:
+        return [g for g, v in self._units.items() if any(u.kind == "protocol" for u in v.values())]
+
+    def set_protocol_vectors(self, ids: list[str], vectors: np.ndarray) -> None:
+        """Vectors (primary encoder) of protocol entries, any language, keyed by doc id."""
+        self._protocol_ids = ids
+        self._protocol_vectors = vectors
+
+    def nearest_protocol(self, vector: np.ndarray) -> tuple[str | None, float]:
+        """The protocol whose text (in any language) is closest to the message."""
+        if self._protocol_vectors is None or not len(self._protocol_ids):
+            return None, 0.0
+        sims = self._protocol_vectors @ vector
+        by_group: dict[str, list[float]] = defaultdict(list)
+        for doc_id, sim in zip(self._protocol_ids, sims, strict=True):
+            by_group[translation_group(doc_id)].append(float(sim))
+        # Mean of the closest translations: one lucky language does not decide the situation.
+        scored = {g: float(np.mean(sorted(v)[-3:])) for g, v in by_group.items()}
+        group = max(scored, key=lambda g: scored[g])
+        return group, scored[group]
+
+    def questions_of(self, kind: str) -> list[str]:
+        """The questions (and titles) of every unit of one kind, in every language."""
+        return [
+            text
+            for versions in self._units.values()
+            for u in versions.values()
+            if u.kind == kind
+            for text in (u.title, u.question)
+            if text
+        ]
+
+    def questions(self) -> list[str]:
+        """Every unit's title in every language: what people ask that we answer."""
+        return [
+            text
+            for versions in self._units.values()
+            for u in versions.values()
+            for text in (u.title, u.question)
+            if text
+        ]
