@@ -1,38 +1,49 @@
-"""Messages that try to steer the bot instead of asking for help take the not-found path."""
+"""Messages that try to steer the bot instead of asking for help take the not-found path.
+
+Linear time on any input: the text is cut to `MAX_SCAN_CHARS` and every quantifier in the
+patterns is bounded, with no bounded run of word characters placed next to a wildcard run
+(the shape that made "вопросдруги" * 400 take 30 s: `\\w*.{0,40}(други\\w*…)` tries every
+split of a long word three ways). Each match attempt therefore costs a constant number of
+steps, whatever the script or the repetition. `bench/guard_bench.py` measures the worst case
+against plain `str.lower()` on the same text; tests/unit/test_guard_redos.py bounds it.
+"""
 
 from __future__ import annotations
 
 import re
 
+MAX_SCAN_CHARS = 4096  # one Telegram message; the engine cuts questions to the same length
+
 _PATTERNS = [
-    r"\bignore\b.{0,40}\b(instruction|rule|prompt|previous|above)",
-    r"\b(system|hidden|developer)\s+prompt\b",
-    r"\bnew\s+instructions?\b",
-    r"\byou\s+are\s+(no\s+longer|now)\b",
-    r"\b(api|secret|access)[\s_-]*(key|token)s?\b",
-    r"\b(bot|telegram)\s+token\b",
-    r"\b(list|show|give|dump|export)\b.{0,40}\b(users?|chat ids?|user ids?|who asked|who wrote|usernames?)\b",
+    r"\bignore\b.{0,40}\b(?:instruction|rule|prompt|previous|above)",
+    r"\b(?:system|hidden|developer)\s{1,3}prompt\b",
+    r"\bnew\s{1,3}instructions?\b",
+    r"\byou\s{1,3}are\s{1,3}(?:no\s{1,3}longer|now)\b",
+    r"\b(?:api|secret|access)[\s_-]{0,3}(?:key|token)s?\b",
+    r"\b(?:bot|telegram)\s{1,3}token\b",
+    r"\b(?:list|show|give|dump|export)\b.{0,40}\b(?:users?|chat ids?|user ids?|who asked|who wrote|usernames?)\b",
     r"\bjailbreak\b|\bdan mode\b|\badmin mode\b|\bdeveloper mode\b",
-    r"\b(forget|disregard)\b.{0,40}\b(instruction|rule|prompt)",
-    r"\b(questions?|messages?|chats?|data)\b.{0,30}\bother users\b"
-    r"|\bother users'?\s+(questions|messages|chats|data)\b"
-    r"|\bwhat (other )?(people|users) (asked|wrote|sent)",
+    r"\b(?:forget|disregard)\b.{0,40}\b(?:instruction|rule|prompt)",
+    r"\b(?:questions?|messages?|chats?|data)\b.{0,30}\bother users\b"
+    r"|\bother users'?\s{1,3}(?:questions|messages|chats|data)\b"
+    r"|\bwhat (?:other )?(?:people|users) (?:asked|wrote|sent)",
     # Russian, Spanish, French, Turkish, Arabic: "forget/ignore your instructions",
-    # "system prompt", "(questions of) other users".
-    r"(игнорир|забуд|забыв|отмен)\w*.{0,40}инструкц|системн\w+ (промпт|инструкц)",
-    r"(вопрос|сообщен|запрос|данн)\w*.{0,40}(други\w*|остальн\w*|всех) пользовател"
-    r"|покажи\W+(всех\W+)?пользовател",
-    r"(ignora|olvida|olvid)\w*.{0,40}instruccion|(preguntas|mensajes|datos).{0,30}otros usuarios"
+    # "system prompt", "(questions of) other users". A stem's ending is folded into the
+    # wildcard after it (`.{0,52}` = up to 12 letters of ending + the 40 characters between).
+    r"(?:игнорир|забуд|забыв|отмен).{0,52}инструкц|системн\w{1,12} (?:промпт|инструкц)",
+    r"(?:вопрос|сообщен|запрос|данн).{0,52}(?:(?:други|остальн)\w{0,12}|всех) пользовател"
+    r"|покажи\W{1,8}(?:всех\W{1,8})?пользовател",
+    r"(?:ignora|olvid).{0,52}instruccion|(?:preguntas|mensajes|datos).{0,30}otros usuarios"
     r"|prompt del sistema",
-    r"(ignore|oublie)\w*.{0,40}instructions|(questions|messages|données).{0,30}autres utilisateurs"
+    r"(?:ignore|oublie).{0,52}instructions|(?:questions|messages|données).{0,30}autres utilisateurs"
     r"|prompt syst[eè]me",
-    r"talimat\w*.{0,40}(yok say|unut|görmezden)|diğer kullanıcı\w*.{0,30}(soru|mesaj|veri)"
-    r"|sistem (istemi|promptu)",
-    r"(تجاهل|انس|انسى).{0,40}(التعليمات|تعليمات|الأوامر)"
-    r"|(أسئلة|رسائل|بيانات).{0,30}المستخدمين الآخرين|موجه النظام",
+    r"talimat.{0,52}(?:yok say|unut|görmezden)|diğer kullanıcı.{0,42}(?:soru|mesaj|veri)"
+    r"|sistem (?:istemi|promptu)",
+    r"(?:تجاهل|انس|انسى).{0,40}(?:التعليمات|تعليمات|الأوامر)"
+    r"|(?:أسئلة|رسائل|بيانات).{0,30}المستخدمين الآخرين|موجه النظام",
 ]
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE | re.DOTALL)
 
 
 def looks_like_injection(text: str) -> bool:
-    return bool(_INJECTION.search(text))
+    return bool(_INJECTION.search(text[:MAX_SCAN_CHARS]))
