@@ -2,7 +2,8 @@
 
 StoreError             anything the store cannot do; the message is for the operator's log
 ├── MigrationError     the schema cannot be brought up to date (or is newer than the code)
-├── SecretError        WAYPOINT_SECRET_KEY is malformed, or data/secret.key is unusable
+├── SecretError        the secret key is missing, malformed or unreadable
+│   └── KeyMismatchError   the database was written with another key (refused at start)
 └── StoreClosedError   the store was used after close()
 """
 
@@ -19,6 +20,10 @@ class MigrationError(StoreError):
 
 class SecretError(StoreError):
     """The operator secret is missing, malformed or unreadable."""
+
+
+class KeyMismatchError(SecretError):
+    """The configured key is not the one the state database was written with."""
 
 
 class StoreClosedError(StoreError):

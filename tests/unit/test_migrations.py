@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import MigrationError, Store
+from bot.store import KeyMismatchError, MigrationError, Store, load_secret
 from bot.store.crypto import Sealer, pseudonym
 from bot.store.migrations import MIGRATIONS, applied, migrate
 
@@ -35,7 +35,8 @@ def test_from_an_empty_database(tmp_path: Path) -> None:
     db = connect(tmp_path / "s.sqlite3")
     assert migrate(db) == NAMES
     assert applied(db) == NAMES
-    assert {"users", "events", "feedback", "gaps", "deletions", "inbox", "migrations"} <= tables(db)
+    expected = {"users", "usage_daily", "gaps", "deletions", "inbox", "meta", "migrations"}
+    assert expected <= tables(db)
     assert migrate(db) == []  # nothing left to do
     db.close()
 
@@ -76,7 +77,27 @@ def seed_v2(db: sqlite3.Connection) -> None:
     db.execute("INSERT INTO deletions (pseudonym, due, sealed) VALUES (?, 1, ?)", (key, sealed))
 
 
-SEEDS: list[Callable[[sqlite3.Connection], None]] = [seed_v1, seed_v2]
+def seed_v3(db: sqlite3.Connection) -> None:
+    key = pseudonym(SECRET, USER)
+    payload = {"update_id": 41, "message": {"from": {"id": USER}, "text": "still pending"}}
+    sealed = Sealer(SECRET).seal(payload, purpose=b"inbox:41")
+    db.execute(
+        "INSERT INTO inbox (update_id, pseudonym, received_at, sealed)"
+        " VALUES (41, ?, strftime('%s','now'), ?)",
+        (key, sealed),
+    )
+    db.execute("INSERT INTO inbox (update_id, received_at, done_at) VALUES (40, 1, 1)")
+
+
+def seed_v4(db: sqlite3.Connection) -> None:
+    db.execute(
+        "INSERT INTO gaps (text, language, at, pseudonym)"
+        " VALUES ('my name is Olga, where to hide', 'en', strftime('%s','now'), ?)",
+        (pseudonym(SECRET, USER),),
+    )
+
+
+SEEDS: list[Callable[[sqlite3.Connection], None]] = [seed_v1, seed_v2, seed_v3, seed_v4]
 
 
 @pytest.mark.parametrize("k", range(1, len(MIGRATIONS)), ids=lambda k: f"from-{NAMES[k - 1]}")
@@ -93,7 +114,11 @@ async def test_from_each_earlier_schema(tmp_path: Path, k: int) -> None:
         stats = await store.stats(1)
         assert (stats.questions, stats.not_found, stats.helpful) == (1, 1, 1)
         assert stats.topics == {"detention": 1}
-        assert [g.text for g in await store.recent_gaps()] == ["a gap"]
+        gaps = [g.text for g in await store.recent_gaps()]
+        assert gaps == (["a gap"] if k < 4 else ["my name is [name], where to hide", "a gap"])
+        assert [uid for uid, _ in await store.inbox_pending()] == ([41] if k >= 3 else [])
+        if k >= 3:
+            assert await store.inbox_put(40, {"update_id": 40}) is False  # tombstone kept
         if k >= 2:
             assert await store.get_autodelete(USER) == 600
             assert [(d.chat_id, d.message_id) for d in await store.due_deletions()] == [(USER, 77)]
@@ -103,9 +128,61 @@ async def test_from_each_earlier_schema(tmp_path: Path, k: int) -> None:
         assert await store.inbox_put(1, {"message": {"from": {"id": USER}}})
         await store.forget(USER)
         assert await store.get_language(USER) is None
+        assert await store.inbox_pending() == [] and await store.due_deletions() == []
+        assert [g.text for g in await store.recent_gaps()] == ["a gap"]  # it had no owner
 
     db = connect(path)
     assert applied(db) == NAMES
+    assert not {t for t in tables(db) if t.startswith("legacy_")}
+    assert not {t for t in tables(db) if "pseudonym" in columns(db, t)} - {"users"}
+    db.close()
+
+
+def columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+
+
+def old_database(path: Path, secret: bytes, *, sealed: bool) -> None:
+    """A database as the last version before fingerprints left it."""
+    db = connect(path)
+    migrate(db, upto=NAMES.index("m005_unlinkable"))
+    key = pseudonym(secret, USER)
+    db.execute("INSERT INTO users (pseudonym, language, created_at) VALUES (?, 'fa', 1)", (key,))
+    if sealed:
+        blob = Sealer(secret).seal([USER, 9], purpose=b"deletion:" + key.encode())
+        db.execute("INSERT INTO deletions (pseudonym, due, sealed) VALUES (?, 1, ?)", (key, blob))
+    db.close()
+
+
+HEX_KEY = "9f" * 32  # e.g. from `openssl rand -hex 32`
+
+
+@pytest.mark.parametrize("sealed", [True, False], ids=["checked-by-sealed-rows", "unchecked"])
+async def test_a_hex_environment_key_keeps_the_reading_it_was_written_with(
+    tmp_path: Path, sealed: bool
+) -> None:
+    # The earlier version read WAYPOINT_SECRET_KEY as text, a key file as hex.
+    path = tmp_path / "s.sqlite3"
+    old_database(path, HEX_KEY.encode(), sealed=sealed)
+    key = load_secret(tmp_path, HEX_KEY)
+    assert key.key == bytes.fromhex(HEX_KEY)  # read as hex now, like a key file
+    async with await Store.open(path, secret=key) as store:
+        assert await store.get_language(USER) == "fa"
+        if sealed:
+            assert [d.message_id for d in await store.due_deletions()] == [9]
+    # The same value, moved to a key file, still opens it (the fingerprint decides).
+    (tmp_path / "k").write_text(HEX_KEY + "\n")
+    async with await Store.open(path, secret=load_secret(tmp_path, None, tmp_path / "k")) as store:
+        assert await store.get_language(USER) == "fa"
+
+
+async def test_an_old_database_sealed_under_another_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    old_database(path, b"the-key-it-was-written-with!", sealed=True)
+    with pytest.raises(KeyMismatchError):
+        await Store.open(path, secret=SECRET)
+    db = connect(path)
+    assert applied(db) == NAMES and "legacy_deletions" in tables(db)  # nothing converted
     db.close()
 
 
