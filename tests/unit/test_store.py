@@ -605,7 +605,7 @@ async def test_forget_removes_the_users_kept_unanswered_texts(keeping_store: Sto
     assert [g.text for g in await keeping_store.recent_gaps()] == ["unrelated cooking question"]
 
 
-# -- the WAL after /forget, with a reader holding it ------------------------------------------------
+# -- the WAL after /forget, with a reader holding it ---------------------------------------
 
 
 def hold_reader(path: Path) -> sqlite3.Connection:
