@@ -1,9 +1,12 @@
-"""Interface strings in six languages, from gettext catalogs under `bot/locales/`.
+"""Interface strings from the gettext catalogs under `bot/locales/` (one folder a language).
 
 The catalogs are the `.po` files themselves: each is read with Babel and compiled in memory
 on first use (no compiled `.mo` is committed). Message ids are the English text; code marks
 them with `gettext(lang, "…")` (or `N_("…")` where the string is only named, not shown yet),
 so `pybabel extract -k gettext:2 -k N_` finds every one of them.
+
+Which languages exist, their names and which catalog a speaker without one of their own reads
+come from the languages table (`ingest/languages.py`); `LANGUAGES` are those with a catalog.
 """
 
 from __future__ import annotations
@@ -17,13 +20,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-LANGUAGES: tuple[str, ...] = ("en", "ru", "es", "fr", "tr", "ar")
-DEFAULT_LANGUAGE = "en"
-DOMAIN = "waypoint"
-LOCALES_DIR = Path(__file__).parent / "locales"
+from ingest import languages
 
-# Languages without a catalog whose speakers usually read one of ours.
-_NEIGHBOURS = {"uk": "ru", "be": "ru", "kk": "ru", "ky": "ru", "uz": "ru", "az": "tr", "pt": "es"}
+LOCALES_DIR: Path = languages.LOCALES_DIR
+LANGUAGES: tuple[str, ...] = languages.catalogs(LOCALES_DIR)
+DEFAULT_LANGUAGE = languages.DEFAULT
+DOMAIN = "waypoint"
 
 
 def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
@@ -32,6 +34,7 @@ def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention for "mark only
 
 
 def catalog_path(lang: str) -> Path:
+    """The `.po` file of one language's catalog."""
     return LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
@@ -47,13 +50,11 @@ def translations(lang: str) -> Translations:
 
 
 def supported(code: str | None) -> str | None:
-    """Our language for an ISO or IETF code ("pt-BR" -> "es"), or None if we have none."""
-    if not code:
-        return None
-    base = code.replace("_", "-").split("-")[0].lower()
-    if base in LANGUAGES:
-        return base
-    return _NEIGHBOURS.get(base)
+    """The catalog for an ISO or IETF code ("uk-UA" -> "uk", "be" -> "ru", "pt-BR" -> "en").
+
+    None for a code that is not a language of the table: the caller tries its next candidate.
+    """
+    return languages.interface_language(code, LANGUAGES)
 
 
 def resolve(*candidates: str | None) -> str:
@@ -73,5 +74,8 @@ def gettext(lang: str, msgid: str, **values: object) -> str:
 
 def language_name(lang: str) -> str:
     """The language's own name, as its speakers write it ("Русский", "العربية")."""
+    native = languages.native_name(lang)
+    if native:
+        return native
     name = Locale.parse(lang).get_display_name(lang) or lang
     return name[:1].upper() + name[1:]

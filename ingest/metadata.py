@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ingest.languages import CODES
 from ingest.schema import SITUATIONS, UNIT_KINDS
 
 TOPICS: tuple[str, ...] = (
@@ -23,7 +24,7 @@ TOPICS: tuple[str, ...] = (
     "journalists",
     "advocacy",
 )
-LANGUAGES: tuple[str, ...] = ("en", "ru", "es", "fr", "tr", "ar")
+LANGUAGES: tuple[str, ...] = CODES  # every language of the table (ingest/languages.py)
 
 
 class MetadataError(ValueError):
