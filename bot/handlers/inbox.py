@@ -1,20 +1,21 @@
-"""The durable inbox: every question-bearing update is written to the store before it is
-handled and marked done after the reply, so a hard kill mid-answer loses no question (it is
-re-processed at the next start) and a redelivered update is never answered twice.
+"""The Telegram side of the durable inbox (`bot.store.inbox.Inbox` does the rest).
 
-Only what is needed to answer again is kept (the store seals it): update id, chat id and
-type, user id, message id and date, the text or callback data, and Telegram's
-language_code. Updates that are not questions (photos, voice, unaddressed group chatter) are
-not stored at all. Also here: tracking of the user's own private messages for auto-delete.
+Which updates are kept: question-bearing ones (private texts, commands and mentions in
+groups, button presses); photos, voice and unaddressed group chatter are not stored at all.
+What is kept of them is only what answering again needs: update id, chat id and type, user
+id, message id and date, the text or callback data, and Telegram's language_code.
 
-The update is marked done as soon as its reply is sent (`common.mark_answered`), or at the
-end of handling. If the store fails, the update is answered anyway, without the inbox's
-protection (logged and counted by `Services.best_effort`).
+Handlers (see `bot.handlers.register` for the groups):
+  record          store the update before anything else handles it; a duplicate stops here
+  track_incoming  remember the user's private message for /forget and auto-delete
+  done            mark the update answered once every handler ran
+and `replay_pending(application)` at start, `answered(update, context)` when a reply is out.
+If the store fails, the update is answered anyway, without the inbox's protection (logged and
+counted by `Services.best_effort`).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
@@ -22,10 +23,29 @@ from telegram import Message, Update, User
 from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import Application, ApplicationHandlerStop
 
-from bot.handlers.common import Context, is_private, services, track
+from bot.handlers.base import Context, is_private, services
 from bot.handlers.questions import mentions_bot
+from bot.handlers.send import track
+from bot.services import Services
+from bot.store.inbox import Inbox
 
 logger = logging.getLogger(__name__)
+
+
+def inbox_of(svc: Services) -> Inbox:
+    """The store's inbox; `Services.inflight`/`answered`/`replaying`/`handling` are its sets.
+
+    Until `Services` drops those fields, they are pointed at the inbox's own, so code that
+    still reads them sees one state.
+    """
+    inbox = svc.store.inbox
+    if svc.inflight is not inbox.inflight:
+        svc.inflight = inbox.inflight
+        svc.answered = inbox.answered_ids
+        svc.replaying = inbox.replaying
+        inbox.handling |= svc.handling
+        svc.handling = inbox.handling
+    return inbox
 
 
 def _user(user: User) -> dict[str, Any]:
@@ -87,30 +107,34 @@ def inbox_payload(update: Update) -> dict[str, Any] | None:
 
 
 async def record(update: Update, context: Context) -> None:
-    """Write the update to the inbox; stop here if it was seen before (group -2)."""
+    """Write the update to the inbox; stop here if it was seen before."""
     svc = services(context)
-    svc.track_task()
-    if svc.replaying.get(update.update_id) is update:  # our own re-queued copy
-        del svc.replaying[update.update_id]
-        svc.inflight.add(update.update_id)
+    inbox = inbox_of(svc)
+    inbox.track_task()
+    update_id = update.update_id
+    if inbox.claim_replayed(update_id, update):
         return
     payload = inbox_payload(update)
     if payload is None:
         return
     user_id = update.effective_user.id if update.effective_user else None
-    store = svc.store
-    put = functools.partial(store.inbox_put, update.update_id, payload, user_id=user_id)
-    stored: bool | None = await svc.best_effort("inbox_put", put, None)
-    if stored is None:
-        return  # the store failed: answer without the inbox
-    if not stored:
-        logger.info("duplicate update ignored")
+
+    async def put() -> bool:
+        return await inbox.record(update_id, payload, user_id=user_id)
+
+    if await svc.best_effort("inbox_put", put, True) is False:
         raise ApplicationHandlerStop
-    svc.inflight.add(update.update_id)
+
+
+async def answered(update: Update, context: Context) -> None:
+    """Mark the update done now that its reply is out (see `Inbox.answered`)."""
+    svc = services(context)
+    inbox = inbox_of(svc)
+    await svc.best_effort("inbox_done", lambda: inbox.answered(update.update_id), None)
 
 
 async def track_incoming(update: Update, context: Context) -> None:
-    """Remember the user's private message for /forget and auto-delete (group -1)."""
+    """Remember the user's private message for /forget and auto-delete."""
     message, user = update.message, update.effective_user
     if message is None or user is None or not is_private(update):
         return
@@ -120,29 +144,19 @@ async def track_incoming(update: Update, context: Context) -> None:
 async def done(update: Update, context: Context) -> None:
     """Mark the update answered (the last group)."""
     svc = services(context)
+    inbox = inbox_of(svc)
     update_id = update.update_id
-    if update_id not in svc.inflight:
-        return
-    if update_id in svc.answered:  # marked done when its reply went out
-        svc.answered.discard(update_id)
-    else:
-        await svc.best_effort("inbox_done", lambda: svc.store.inbox_done(update_id), None)
-    svc.inflight.discard(update_id)
+    try:
+        await svc.best_effort("inbox_done", lambda: inbox.done(update_id), None)
+    finally:
+        inbox.release(update_id)
 
 
 async def replay_pending(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
     """Queue the updates left unanswered by the previous run; return how many."""
-    svc = application.bot_data
-    pending = await svc.store.inbox_pending()
-    for update_id, payload in pending:
-        try:
-            update = Update.de_json(payload, application.bot)
-        except (KeyError, TypeError, ValueError) as exc:
-            logger.warning("unreadable inbox update dropped: %s", type(exc).__name__)
-            await svc.store.inbox_done(update_id)
-            continue
-        svc.replaying[update_id] = update
-        await application.update_queue.put(update)
-    if pending:
-        logger.info("re-processing %d updates left unanswered", len(pending))
-    return len(pending)
+    inbox = inbox_of(application.bot_data)
+
+    def decode(payload: dict[str, Any]) -> object:
+        return Update.de_json(payload, application.bot)
+
+    return await inbox.replay(decode, application.update_queue.put)

@@ -12,8 +12,9 @@ keep, decoding a stored one, queueing it) is the caller's: bot.handlers.inbox.
 
     record(update_id, payload, user_id=…, update=…)  before handling; False: a duplicate, stop
     answered(update_id)   the reply went out: done now, whatever bookkeeping follows
-    done(update_id)       handling ended (marks done unless answered() did)
+    done(update_id)       handling ended (marks done unless answered() did); release() after
     replay(decode, enqueue)  at start: queue what the previous run left unanswered
+    track_task(), give_up()  the tasks handling updates, for a bounded shutdown
 
 Store failures propagate (sqlite3.Error, StoreError); callers that must not let them stop an
 answer wrap these calls (Services.best_effort) and answer without the inbox's protection.
@@ -87,15 +88,21 @@ class Inbox:
         `payload` None means "not worth keeping" (handled without the inbox). `update` is the
         object being handled: our own replayed copy is recognised by identity, not stored again.
         """
-        if update is not None and self.replaying.get(update_id) is update:
-            del self.replaying[update_id]
-            self.inflight.add(update_id)
+        if update is not None and self.claim_replayed(update_id, update):
             return True
         if payload is None:
             return True
         if not await self.put(update_id, payload, user_id=user_id):
             logger.info("duplicate update ignored")
             return False
+        self.inflight.add(update_id)
+        return True
+
+    def claim_replayed(self, update_id: int, update: object) -> bool:
+        """True (and now in flight) if `update` is our own replayed copy, not a redelivery."""
+        if self.replaying.get(update_id) is not update:
+            return False
+        del self.replaying[update_id]
         self.inflight.add(update_id)
         return True
 
@@ -120,7 +127,12 @@ class Inbox:
             else:
                 await self.mark_done(update_id)
         finally:
-            self.inflight.discard(update_id)
+            self.release(update_id)
+
+    def release(self, update_id: int) -> None:
+        """Forget the update's bookkeeping (also when `done` could not reach the store)."""
+        self.inflight.discard(update_id)
+        self.answered_ids.discard(update_id)
 
     async def replay(
         self,
