@@ -4,6 +4,7 @@ Contract names (other tools rely on them): WAYPOINT_DATA_DIR, WAYPOINT_KNOWLEDGE
 CHROMA_URL, TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE_URL, TELEGRAM_API_BASE_FILE_URL,
 WAYPOINT_PROXY_URL, WAYPOINT_ADMIN_IDS, WAYPOINT_LOG_FORMAT, WAYPOINT_EMBEDDINGS,
 WAYPOINT_LLM_BASE_URL, WAYPOINT_LLM_MODEL, WAYPOINT_LLM_TIMEOUT, WAYPOINT_SECRET_KEY,
+WAYPOINT_SECRET_KEY_FILE,
 WAYPOINT_KEEP_UNANSWERED, WAYPOINT_RETENTION_DAYS, WAYPOINT_HTTP_PORT, WAYPOINT_HTTP_HOST,
 WAYPOINT_RATE_LIMIT, WAYPOINT_SINGLE_ADMIN_PUBLISH.
 """
@@ -42,7 +43,8 @@ class Settings:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 20.0
-    secret_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    secret_key_file: Path | None = None  # default: ~/.config/waypoint/secret.key
     keep_unanswered: bool = False
     retention_days: int = 90
     http_port: int | None = None
@@ -107,6 +109,7 @@ class Settings:
             llm_model=opt("WAYPOINT_LLM_MODEL"),
             llm_timeout=get("WAYPOINT_LLM_TIMEOUT", _positive(float), 20.0),
             secret_key=opt("WAYPOINT_SECRET_KEY"),
+            secret_key_file=get("WAYPOINT_SECRET_KEY_FILE", Path, None),
             keep_unanswered=get("WAYPOINT_KEEP_UNANSWERED", _bool, False),
             retention_days=get("WAYPOINT_RETENTION_DAYS", _positive(int), 90),
             http_port=get("WAYPOINT_HTTP_PORT", _port, None),
