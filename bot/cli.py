@@ -52,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backup", help="back up the state database and a manifest of knowledge/")
     p.add_argument("dest", type=Path)
+    p.add_argument(
+        "--include-key",
+        action="store_true",
+        help="also copy the secret key (then the backup alone can unmask pseudonyms)",
+    )
     return parser
 
 
@@ -105,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "backup":
         from bot.ops.backup import main as backup_main
 
-        return backup_main(settings, args.dest)
+        return backup_main(settings, args.dest, include_key=args.include_key)
     raise AssertionError(command)
 
 

@@ -1,4 +1,4 @@
-"""Logging, metrics and backup."""
+"""Logging and metrics (the backup: test_backup.py)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,13 @@ import hashlib
 import io
 import json
 import logging
-import shutil
-import sqlite3
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.ops import backup
 from bot.ops.logging import configure_logging, log_update, redact
 from bot.ops.metrics import Metrics
-from bot.settings import Settings
-from bot.store import Store, load_or_create_secret
 
 TOKEN = "123456789:AAHfiqksKZ8WmR2zSjiQ7_v4TMAKdiHm9T0"
 USER = 246813579
@@ -170,99 +164,3 @@ def test_each_metrics_has_its_own_registry() -> None:
     one.rate_limited.inc()
     assert "waypoint_rate_limited_total 1.0" in one.render().decode()
     assert "waypoint_rate_limited_total 0.0" in two.render().decode()
-
-
-# -- backup ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    knowledge = tmp_path / "knowledge"
-    (knowledge / "guides").mkdir(parents=True)
-    (knowledge / "guides" / "a.md").write_text("# A\n", encoding="utf-8")
-    (knowledge / "organizations.yaml").write_text("[]\n", encoding="utf-8")
-    return Settings(data_dir=tmp_path / "data", knowledge_dir=knowledge)
-
-
-async def seed(settings: Settings) -> None:
-    secret = load_or_create_secret(settings.data_dir, settings.secret_key)
-    async with await Store.open(settings.state_db, secret=secret) as store:
-        await store.set_language(USER, "fr")
-        await store.set_autodelete(USER, 60)
-        await store.schedule_deletion(USER, USER, 5, due=0)
-        for n in range(20):
-            await store.record_event(
-                USER,
-                kind="question",
-                language="fr",
-                topics=["detention"],
-                answer_found=True,
-                emergency=False,
-                latency_ms=n,
-            )
-
-
-def table_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    db = sqlite3.connect(path)
-    try:
-        names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {n: db.execute(f"SELECT * FROM {n} ORDER BY 1").fetchall() for n in names}
-    finally:
-        db.close()
-
-
-async def test_backup_restores_to_an_openable_db(settings: Settings, tmp_path: Path) -> None:
-    await seed(settings)
-    dest = tmp_path / "backup"
-
-    assert backup.main(settings, dest) == 0
-
-    assert table_rows(dest / "state.sqlite3") == table_rows(settings.state_db)
-    assert stat.S_IMODE((dest / "state.sqlite3").stat().st_mode) == 0o600
-    assert stat.S_IMODE((dest / "secret.key").stat().st_mode) == 0o600
-    manifest = json.loads((dest / "manifest.json").read_text())
-    assert [f["path"] for f in manifest["knowledge"]] == ["guides/a.md", "organizations.yaml"]
-    assert manifest["knowledge"][0]["sha256"] == hashlib.sha256(b"# A\n").hexdigest()
-    assert manifest["knowledge"][0]["size"] == 4
-    assert manifest["secret_key"] == {"source": "file", "file": "secret.key"}
-    assert manifest["state_db"]["sha256"] == backup.sha256_file(dest / "state.sqlite3")
-
-    # The documented restore: stop, copy the db and key back, start.
-    shutil.rmtree(settings.data_dir)
-    settings.data_dir.mkdir()
-    shutil.copy(dest / "state.sqlite3", settings.state_db)
-    shutil.copy(dest / "secret.key", settings.data_dir / "secret.key")
-    secret = load_or_create_secret(settings.data_dir, None)
-    async with await Store.open(settings.state_db, secret=secret) as store:
-        assert await store.get_language(USER) == "fr"
-        assert await store.get_autodelete(USER) == 60
-        assert [d.message_id for d in await store.due_deletions()] == [5]  # still decrypts
-        assert (await store.stats(1)).questions == 20
-
-
-async def test_backup_while_the_store_is_open(settings: Settings, tmp_path: Path) -> None:
-    await seed(settings)
-    secret = load_or_create_secret(settings.data_dir, None)
-    async with await Store.open(settings.state_db, secret=secret) as store:
-        await store.set_language(USER, "es")  # sits in the WAL
-        assert backup.main(settings, tmp_path / "b") == 0
-    db = sqlite3.connect(tmp_path / "b" / "state.sqlite3")
-    assert db.execute("SELECT language FROM users").fetchall() == [("es",)]
-    assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
-    db.close()
-
-
-async def test_backup_with_an_environment_secret(settings: Settings, tmp_path: Path) -> None:
-    env_settings = settings.with_(secret_key="an-environment-secret-value")
-    await seed(env_settings)
-    assert backup.main(env_settings, tmp_path / "b") == 0
-    assert not (tmp_path / "b" / "secret.key").exists()
-    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    assert manifest["secret_key"] == {"source": "WAYPOINT_SECRET_KEY", "file": None}
-
-
-def test_backup_without_a_database_fails(
-    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert backup.main(settings, tmp_path / "b") == 1
-    assert "no state database" in capsys.readouterr().err
