@@ -1,4 +1,8 @@
-"""i18n: every interface string is in every catalog, translated, with the same placeholders."""
+"""i18n: every interface string is in every catalog, translated, with the same placeholders.
+
+The catalogs tested are the folders under `bot/locales/` (`bot.i18n.LANGUAGES`, derived from
+the languages table), so a new catalog is checked as soon as its folder exists.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ import string
 from pathlib import Path
 
 import pytest
+from babel import Locale
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 from bot.i18n import LANGUAGES, catalog_path, gettext, language_name, resolve, supported
+from ingest.check import glossary_problems, load_glossary
+from ingest.languages import BY_CODE
 
 REPO = Path(__file__).resolve().parents[2]
 KEYWORDS = {"gettext": (2,), "t": (2,), "_t": (2,), "N_": None}
@@ -68,6 +75,13 @@ def test_every_msgid_is_translated_with_the_same_placeholders(lang: str) -> None
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
+def test_catalogs_use_the_glossary_terms(lang: str) -> None:
+    terms = load_glossary(REPO / "knowledge" / "glossary.yaml")
+    for msgid, msgstr in catalog(lang).items():
+        assert glossary_problems(msgstr, lang, terms) == [], f"{lang}: {msgid!r}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_gettext_formats_in_every_language(lang: str) -> None:
     text = gettext(lang, "Organizations that can help: {topic}", topic="<X>")
     assert "<X>" in text
@@ -75,26 +89,44 @@ def test_gettext_formats_in_every_language(lang: str) -> None:
         assert text != "Organizations that can help: <X>"
 
 
+def test_the_catalogs_include_the_languages_of_the_table() -> None:
+    assert LANGUAGES[0] == "en"
+    assert {"en", "ru", "uk", "es", "fr", "tr", "ar", "fa"} <= set(LANGUAGES)
+
+
 def test_unknown_language_falls_back_to_english() -> None:
     assert gettext("xx", "Who can help") == "Who can help"
-    assert gettext("pt-BR", "Who can help") == gettext("es", "Who can help")
+    assert gettext("pt-BR", "Who can help") == "Who can help"  # Portuguese reads English
+    assert gettext("be", "Who can help") == gettext("ru", "Who can help")  # the table's fallback
 
 
 def test_resolve_order() -> None:
     assert resolve("ru", "ar", "fr") == "ru"  # chosen
     assert resolve(None, "ar", "fr") == "ar"  # the question's language
-    assert resolve(None, "de", "fr-CA") == "fr"  # Telegram's language_code
-    assert resolve(None, None, "uk") == "ru"  # a neighbour we have
-    assert resolve(None, "de", "ja") == "en"
+    assert resolve(None, "ko", "fr-CA") == "fr"  # not in the table: Telegram's language_code
+    assert resolve(None, "de", "ru") == "en"  # a German question reads English, not Russian
+    assert resolve(None, None, "uk") == "uk"  # its own catalog, never Russian
+    assert resolve(None, None, "fa-IR") == "fa"  # its own catalog, never Arabic
+    assert resolve(None, None, "kk") == "ru"  # a fallback of the table
+    assert resolve(None, "ko", "zz") == "en"
     assert supported("TR") == "tr" and supported("") is None
 
 
-def test_language_names_are_native() -> None:
-    assert [language_name(code) for code in LANGUAGES] == [
-        "English",
-        "Русский",
-        "Español",
-        "Français",
-        "Türkçe",
-        "العربية",
-    ]
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_language_names_are_native(lang: str) -> None:
+    name = language_name(lang)
+    assert name == BY_CODE[lang].native if lang in BY_CODE else name
+    cldr = Locale.parse(lang).get_display_name(lang) or ""
+    assert name == cldr[:1].upper() + cldr[1:], "the table's native name is not the CLDR name"
+
+
+def test_french_puts_a_space_before_high_punctuation() -> None:
+    for msgid, msgstr in catalog("fr").items():
+        bare = re.sub(r"https?://\S+|\{\w+\}|\d+:\d+", "", msgstr)
+        assert not re.search(r"[^\s\u00a0\u202f][:;?!]", bare), f"fr: {msgid!r}"
+
+
+def test_spanish_uses_usted() -> None:
+    informal = re.compile(r"\b(tú|tu|tus|ti|te|contigo|estás|puedes|quieres|necesitas)\b", re.I)
+    for msgid, msgstr in catalog("es").items():
+        assert not informal.search(msgstr), f"es: tuteo in {msgid!r}"
