@@ -1,4 +1,4 @@
-"""`python -m bench [ingest|query|scale|load ...]` — with no argument, every benchmark."""
+"""`python -m bench [ingest|query|scale|load|guard ...]` — with no argument, every benchmark."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ BENCHMARKS = {
     "query": "bench.query_bench",
     "scale": "bench.scale_bench",
     "load": "bench.load_bench",
+    "guard": "bench.guard_bench",
 }
 
 

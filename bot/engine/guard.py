@@ -42,8 +42,14 @@ _PATTERNS = [
     r"(?:تجاهل|انس|انسى).{0,40}(?:التعليمات|تعليمات|الأوامر)"
     r"|(?:أسئلة|رسائل|بيانات).{0,30}المستخدمين الآخرين|موجه النظام",
 ]
-_INJECTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE | re.DOTALL)
+# Matched against lower-cased text (cheaper than IGNORECASE on a long alternation); the dotted
+# and dotless Turkish i both become "i", so "DİĞER KULLANICI" and "diger kullanici" match too.
+_INJECTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS).replace("ı", "i"), re.DOTALL)
+
+
+def _fold(text: str) -> str:
+    return text[:MAX_SCAN_CHARS].lower().replace("ı", "i").replace("i\u0307", "i")
 
 
 def looks_like_injection(text: str) -> bool:
-    return bool(_INJECTION.search(text[:MAX_SCAN_CHARS]))
+    return bool(_INJECTION.search(_fold(text)))
