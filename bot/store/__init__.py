@@ -82,7 +82,7 @@ async def open_store(settings: Settings) -> Store:
         load_secret,
         settings.data_dir,
         settings.secret_key,
-        getattr(settings, "secret_key_file", None),
+        settings.secret_key_file,
     )
     return await Store.open(
         settings.state_db,
