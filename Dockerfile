@@ -28,5 +28,7 @@ RUN pip install --no-cache-dir --no-deps . \
 
 USER waypoint
 VOLUME ["/data"]
-# Builds the index on first start (incremental afterwards), then runs the bot.
-CMD ["sh", "-c", "waypoint ingest --if-stale && exec waypoint run"]
+# Builds the index on first start (incremental afterwards), then runs the bot. A file that
+# fails to index is a warning (logged, shown in /stats); if the whole ingest fails, the bot
+# starts on the index it has.
+CMD ["sh", "-c", "waypoint ingest --if-stale --keep-going || echo 'waypoint: ingest failed; starting with the index as it is' >&2; exec waypoint run"]

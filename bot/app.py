@@ -7,12 +7,9 @@ and starting the operator's HTTP server all happen in `post_init`; closing in
 shuts down; `WaypointApplication` gives up on answers still running after `DRAIN_S` (their
 questions stay in the durable inbox for the next start), so the process always exits.
 
-Long polling goes through `PollingBot`: PTB's polling loop backs off up to 30 s between failed
-getUpdates calls (a constant in `telegram.ext._utils.networkloop`; v22 has no option to lower
-it) and logs a traceback for each failure, so after a long Bot API outage the bot could stay
-deaf for half a minute. `PollingBot` retries failed long polls itself, after at most
-`POLL_RETRY_MAX_S`, logs once per episode of trouble, and says clearly when another instance
-polls with the same token (409 Conflict).
+Long polling goes through `bot.polling.PollingBot` (bounded retries, one log line per episode
+of trouble). Requests to the Bot API pass `ChatActionExempt`, PTB's AIORateLimiter except that
+"typing…" indicators skip its overall limit, so they never delay an answer.
 """
 
 from __future__ import annotations
@@ -21,20 +18,22 @@ import asyncio
 import logging
 import os
 import secrets
-import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlparse
 
-from telegram import BotCommand, Update
-from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, ExtBot
+import httpx
+from telegram import BotCommand
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
 from bot.handlers import register
 from bot.handlers.inbox import replay_pending
 from bot.handlers.start import COMMANDS
 from bot.i18n import LANGUAGES, gettext
-from bot.ops.metrics import Metrics
+from bot.polling import PollingBot
 from bot.services import STORE_FAILURES, Services, describe_store_error
 from bot.settings import Settings, SettingsError
 
@@ -46,97 +45,29 @@ CONCURRENT_UPDATES = 16  # /reindex and slow answers must not hold up everyone e
 DRAIN_S = 10.0  # on SIGTERM, answers still running after this long are given up
 DRAIN_GRACE_S = 2.0  # then this long for the cancelled handlers and jobs to unwind
 REINDEX_WAIT_S = 60.0  # or this long when a reindex is rewriting the index
-POLL_RETRY_FIRST_S = 0.5  # a failed long poll is retried after this long, doubling...
-POLL_RETRY_MAX_S = 5.0  # ...up to this, so polling resumes within 5 s after an outage
-POLL_REMIND_S = 600.0  # trouble that lasts is logged again this often
-CONFLICT_HINTS = {
-    "webhook": "a webhook is set for this token (another instance runs in webhook mode?)",
-    "": "another bot instance is polling with this token",
-}
+EXEMPT_ENDPOINTS = frozenset({"sendChatAction"})  # not counted by the overall Bot API limit
 
 
-class PollingTrouble:
-    """One episode of failing long polls: logged when it starts, reminded, reported at its end."""
+class ChatActionExempt(AIORateLimiter):
+    """PTB's AIORateLimiter (30 requests with a chat_id per second overall, 20 a minute per
+    group, RetryAfter waited out) except for "typing…": a chat action is sent at once and
+    never counts, so under load the indicators cannot hold answers back. One that Telegram
+    refuses is dropped (the caller ignores a failed indicator)."""
 
-    def __init__(self, metrics: Metrics | None) -> None:
-        self.metrics = metrics
-        self.failures = 0
-        self.kind: str | None = None
-        self.since = 0.0
-        self.logged_at = 0.0
-
-    def failed(self, exc: TelegramError) -> float:
-        """Count and (once per episode or kind) log a failed long poll; return the retry delay."""
-        now = time.monotonic()
-        kind = type(exc).__name__
-        if self.metrics is not None:
-            self.metrics.errors.labels(type=kind).inc()
-        if self.failures == 0:
-            self.since = now
-        self.failures += 1
-        if kind != self.kind or now - self.logged_at >= POLL_REMIND_S:
-            self.kind, self.logged_at = kind, now
-            lasting = now - self.since
-            if isinstance(exc, Conflict):
-                hint = CONFLICT_HINTS["webhook" if "webhook" in exc.message else ""]
-                logger.error(
-                    "Telegram refuses to give us updates (409 Conflict) for %.0f s so far: %s. "
-                    "Stop the other instance; this one retries every %.0f s and resumes by itself",
-                    lasting,
-                    hint,
-                    POLL_RETRY_MAX_S,
-                )
-            else:
-                logger.warning(
-                    "polling for updates failed: %s (for %.0f s so far); retrying every %.0f s "
-                    "at most until the Bot API answers",
-                    kind,
-                    lasting,
-                    POLL_RETRY_MAX_S,
-                )
-        return float(min(POLL_RETRY_MAX_S, POLL_RETRY_FIRST_S * 2 ** (self.failures - 1)))
-
-    def recovered(self) -> None:
-        """Report the end of an episode (a long poll succeeded)."""
-        if self.failures:
-            logger.warning(
-                "polling resumed after %.1f s (%d failed attempts, last: %s)",
-                time.monotonic() - self.since,
-                self.failures,
-                self.kind,
-            )
-        self.failures, self.kind = 0, None
-
-
-class PollingBot(ExtBot[Any]):
-    """An ExtBot whose long polls wait out Bot API trouble themselves (see the module docstring).
-
-    A long poll that fails with a TelegramError (5xx, connection refused, 409 Conflict…) is
-    logged by `PollingTrouble`, retried after a short capped backoff and reported to PTB's
-    loop as "no updates", so that loop never sleeps its own up-to-30 s backoff. The offset is
-    unchanged, so nothing is lost. RetryAfter, TimedOut and InvalidToken stay PTB's (it waits
-    retry_after, retries at once, stops); calls without a long-poll timeout (PTB's last
-    offset-confirming call at shutdown) are not retried.
-    """
-
-    def __init__(self, *args: Any, metrics: Metrics | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._trouble = PollingTrouble(metrics)
-
-    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
-        """Long-poll for updates; on Bot API trouble wait briefly and return none."""
-        timeout = kwargs.get("timeout", args[2] if len(args) > 2 else None)
-        if not timeout:
-            return await super().get_updates(*args, **kwargs)
-        try:
-            updates = await super().get_updates(*args, **kwargs)
-        except (RetryAfter, TimedOut, InvalidToken):
-            raise
-        except TelegramError as exc:
-            await asyncio.sleep(self._trouble.failed(exc))
-            return ()
-        self._trouble.recovered()
-        return updates
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        if endpoint in EXEMPT_ENDPOINTS:
+            return await callback(*args, **kwargs)
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
 
 
 class WaypointApplication(Application[Any, Any, Any, Any, Services, Any]):
@@ -154,17 +85,15 @@ class WaypointApplication(Application[Any, Any, Any, Any, Services, Any]):
         if done:
             return stopping.result()
         svc = self.bot_data
-        stuck = [task for task in svc.handling if not task.done()]
+        stuck = svc.inbox.give_up() if svc.is_open else 0
         if stuck:
-            svc.abandoned += len(stuck)
+            svc.abandoned += stuck
             logger.error(
                 "gave up on %d update(s) still being handled %.0f s after the stop signal; "
                 "unanswered questions stay in the inbox for the next start",
-                len(stuck),
+                stuck,
                 DRAIN_S,
             )
-            for task in stuck:
-                task.cancel()
         grace = DRAIN_GRACE_S
         if svc.reindex_lock.locked():
             grace = REINDEX_WAIT_S
@@ -188,20 +117,34 @@ def file_url_for(base_url: str) -> str:
     return base_url.rstrip("/") + "/file/bot"
 
 
-def build_application(settings: Settings, services: Services) -> App:
-    """Build the Application with every handler registered; opens nothing yet."""
+def build_application(
+    settings: Settings, services: Services, *, transport: httpx.AsyncBaseTransport | None = None
+) -> App:
+    """Build the Application with every handler registered; opens nothing yet.
+
+    `transport` replaces the network under PTB's request layer (unit tests pass an in-process
+    Bot API, `httpx.MockTransport`).
+    """
     if not settings.telegram_bot_token:
         raise SettingsError("TELEGRAM_BOT_TOKEN: required to run the bot")
+    # Durations as timedelta (PTB 22.2+ warns on every RetryAfter otherwise); nothing here
+    # reads them as numbers.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     base_url = settings.telegram_api_base_url or "https://api.telegram.org/bot"
     file_url = settings.telegram_api_base_file_url or file_url_for(base_url)
+    network: dict[str, Any] = {"proxy": settings.proxy_url}
+    if transport is not None:
+        network = {"httpx_kwargs": {"transport": transport}}
     bot = PollingBot(
         token=settings.telegram_bot_token,
         base_url=base_url,
         base_file_url=file_url,
         # PTB's own defaults (256 connections, one for getUpdates, 5 s timeouts).
-        request=HTTPXRequest(connection_pool_size=256, proxy=settings.proxy_url),
-        get_updates_request=HTTPXRequest(connection_pool_size=1, proxy=settings.proxy_url),
-        rate_limiter=AIORateLimiter(max_retries=MAX_RETRIES),
+        request=HTTPXRequest(connection_pool_size=256, **network),
+        get_updates_request=HTTPXRequest(connection_pool_size=1, **network),
+        rate_limiter=ChatActionExempt(max_retries=MAX_RETRIES),
+        # Every text is HTML; a reply in a group goes out even if the question was deleted.
+        defaults=Defaults(parse_mode=ParseMode.HTML, allow_sending_without_reply=True),
         metrics=services.metrics,
     )
     builder = (
@@ -288,11 +231,22 @@ def webhook_options(webhook_url: str, secret_token: str) -> dict[str, Any]:
     }
 
 
-def run(settings: Settings, *, webhook_url: str | None, listen: str, port: int) -> int:
-    """Run the bot until SIGINT/SIGTERM; return the process exit code."""
+def run(
+    settings: Settings,
+    *,
+    webhook_url: str | None,
+    listen: str,
+    port: int,
+    services: Services | None = None,
+) -> int:
+    """Run the bot until SIGINT/SIGTERM; return the process exit code.
+
+    `services` defaults to the real engine and store; tests pass `Services` built with their
+    own factories (a fake engine), in a real process, without touching any module.
+    """
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its URLs contain the token
     try:
-        application = build_application(settings, Services(settings=settings))
+        application = build_application(settings, services or Services(settings=settings))
     except SettingsError as exc:
         logger.error("configuration error: %s", exc)
         return 2

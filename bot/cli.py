@@ -26,6 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="report what would change; write nothing")
     p.add_argument("--json", action="store_true", help="print one JSON summary")
     p.add_argument("--if-stale", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="exit 0 when only single files failed (they are reported and logged by `run`)",
+    )
 
     p = sub.add_parser("check", help="validate knowledge/ (front matter, ids, review dates)")
     p.add_argument("--knowledge", type=Path)

@@ -52,6 +52,10 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
     except IngestError as exc:
         err.print(f"[red]ingest failed:[/red] {exc}")
         return 2
+    if not args.dry_run:
+        from bot import ingest_report
+
+        ingest_report.save(settings.data_dir, summary)
     if args.json:
         print(summary.to_json())
     else:
@@ -64,6 +68,9 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
         for error in summary.errors:
             console.print(f"[red]✗[/red] {error['file']}: {error['reason']}")
         console.print(f"{summary.seconds:.1f} s")
+    if summary.failed and getattr(args, "keep_going", False):
+        err.print(f"[yellow]{summary.failed} file(s) not indexed; the bot starts without them[/]")
+        return 0
     return 1 if summary.failed else 0
 
 

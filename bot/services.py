@@ -3,7 +3,10 @@
 `Services` lives in the Application's `bot_data`. It is built with factories and opened in
 `post_init` (the engine loads in a worker thread) and closed in `post_shutdown`, so nothing
 heavy happens at import or while building the Application. Tests pass factories that
-return fakes.
+return fakes (`run(settings, services=…)` takes them too).
+
+It also holds the per-user rate limits (in memory) and the knowledge files the last ingest
+could not index (read at start from the data dir, logged, shown in /stats).
 
 The state store must never stand between a question and its answer: handlers make their store
 calls through `Services.best_effort`, which logs a failing store (locked, disk full, closed) by
@@ -19,16 +22,18 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from bot import ingest_report
 from bot.engine import AnswerEngine
 from bot.ops.metrics import Metrics
+from bot.ratelimit import SlidingWindow
 from bot.settings import Settings
 from bot.store.errors import StoreError
 
 if TYPE_CHECKING:
     from bot.ops.http import OpsServer
-    from bot.store.store import Store
+    from bot.store import Inbox, Store
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +45,8 @@ T = TypeVar("T")
 # corrupt) and the store's own (closed).
 STORE_FAILURES: tuple[type[Exception], ...] = (sqlite3.Error, StoreError)
 STORE_PAUSE_S = 10.0  # after a failure, answer without the store for this long
+LIMIT_WINDOW_S = 60.0  # WAYPOINT_RATE_LIMIT counts updates per user in this window
+EMERGENCY_PER_WINDOW = 2  # /emergency still answered this often for a user over the limit
 
 
 def describe_store_error(exc: BaseException) -> str:
@@ -60,16 +67,10 @@ def build_default_engine(settings: Settings) -> AnswerEngine:
 
 
 async def open_default_store(settings: Settings) -> Store:
-    """Open the state database under the data directory with the operator secret."""
-    from bot.store.store import Store, load_or_create_secret
+    """Open the state database under the data directory with the operator key."""
+    from bot.store import open_store
 
-    secret = await asyncio.to_thread(load_or_create_secret, settings.data_dir, settings.secret_key)
-    return await Store.open(
-        settings.state_db,
-        secret=secret,
-        keep_unanswered=settings.keep_unanswered,
-        retention_days=settings.retention_days,
-    )
+    return await open_store(settings)
 
 
 @dataclass
@@ -81,12 +82,11 @@ class Services:
     store_factory: StoreFactory = open_default_store
     metrics: Metrics = field(default_factory=Metrics)
     ops: OpsServer | None = None
-    replaying: dict[int, object] = field(default_factory=dict)  # inbox updates queued again
-    inflight: set[int] = field(default_factory=set)  # inbox updates to mark done once handled
-    answered: set[int] = field(default_factory=set)  # inflight updates already marked done
-    handling: set[asyncio.Task[Any]] = field(default_factory=set)  # for the bounded drain
     abandoned: int = 0  # handlers given up on at shutdown (their threads may still run)
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    knowledge_problems: list[ingest_report.FileProblem] = field(default_factory=list)
+    _limits: SlidingWindow | None = None
+    _emergency_limits: SlidingWindow | None = None
     _engine: AnswerEngine | None = None
     _store: Store | None = None
     _store_paused_until: float = 0.0
@@ -102,6 +102,35 @@ class Services:
         if self._store is None:
             raise NotOpenError("the state store is not open")
         return self._store
+
+    @property
+    def inbox(self) -> Inbox:
+        """The durable inbox (the store's)."""
+        return self.store.inbox
+
+    @property
+    def inflight(self) -> set[int]:
+        """Updates recorded in the inbox and still being handled (empty when closed)."""
+        return self._store.inbox.inflight if self._store is not None else set()
+
+    @property
+    def replaying(self) -> dict[int, object]:
+        """Updates the inbox queued again at start, by id, until they are handled."""
+        return self._store.inbox.replaying if self._store is not None else {}
+
+    @property
+    def limits(self) -> SlidingWindow:
+        """Updates per user (WAYPOINT_RATE_LIMIT a minute), for every kind of update."""
+        if self._limits is None:
+            self._limits = SlidingWindow(self.settings.rate_limit_per_minute, LIMIT_WINDOW_S)
+        return self._limits
+
+    @property
+    def emergency_limits(self) -> SlidingWindow:
+        """The allowance for /emergency of a user who is over `limits`."""
+        if self._emergency_limits is None:
+            self._emergency_limits = SlidingWindow(EMERGENCY_PER_WINDOW, LIMIT_WINDOW_S)
+        return self._emergency_limits
 
     @property
     def is_open(self) -> bool:
@@ -133,15 +162,12 @@ class Services:
             )
             return default
 
-    def track_task(self) -> None:
-        """Remember the running task as handling an update (shutdown may give up on it)."""
-        task = asyncio.current_task()
-        if task is not None and task not in self.handling:
-            self.handling.add(task)
-            task.add_done_callback(self.handling.discard)
-
     async def open(self) -> None:
-        """Open the store, then load the engine in a worker thread."""
+        """Open the store, then load the engine in a worker thread; report unindexed files."""
+        self.knowledge_problems = await asyncio.to_thread(
+            ingest_report.load, self.settings.data_dir
+        )
+        ingest_report.log_problems(self.knowledge_problems)
         if self._store is None:
             self._store = await self.store_factory(self.settings)
         if self._engine is None:

@@ -1,10 +1,15 @@
 """Telegram handlers, grouped by feature, registered in one place (`register`).
 
 Groups, in the order PTB runs them for each update:
+  -3  limits.enforce         one rate limit for every update a user causes; over it, stop here
   -2  inbox.record           store the update durably; a duplicate stops here
   -1  inbox.track_incoming   remember the user's private message (auto-delete, /forget)
    0  commands, buttons, questions, admin, non-text, unknown commands (first match wins)
   99  inbox.done             mark the update answered
+
+Modules: `base` (context, log line, language), `send` (everything that writes to a chat),
+`keyboards` (buttons and their callback data, each kind defined once), `memory` (answers kept
+for their buttons), then one module per feature.
 """
 
 from __future__ import annotations
@@ -22,8 +27,29 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import admin, callbacks, errors, inbox, privacy, questions, start
+from bot.handlers import (
+    admin,
+    callbacks,
+    errors,
+    inbox,
+    limits,
+    privacy,
+    questions,
+    start,
+    uploads,
+)
+from bot.handlers.keyboards import (
+    AutoDeleteChoice,
+    ForgetChoice,
+    LanguageChoice,
+    MoreSources,
+    Review,
+    TopicChoice,
+    Vote,
+    WhoCanHelp,
+)
 
+LIMIT_GROUP = limits.LIMIT_GROUP
 INBOX_GROUP = -2
 TRACK_GROUP = -1
 MAIN_GROUP = 0
@@ -53,6 +79,7 @@ def register(
     application: Application[Any, Any, Any, Any, Any, Any], admin_ids: frozenset[int]
 ) -> None:
     """Add every handler, the error handler and the repeating jobs."""
+    application.add_handler(TypeHandler(Update, limits.enforce), LIMIT_GROUP)
     application.add_handler(TypeHandler(Update, inbox.record), INBOX_GROUP)
     application.add_handler(TypeHandler(Update, inbox.track_incoming), TRACK_GROUP)
 
@@ -70,15 +97,16 @@ def register(
         CommandHandler("stats", admin.stats, filters=admins),
         CommandHandler("reindex", admin.reindex, filters=admins, block=False),
         CommandHandler("gaps", admin.gaps, filters=admins),
-        CallbackQueryHandler(start.language_chosen, pattern=r"^lang:"),
-        CallbackQueryHandler(start.topic_chosen, pattern=r"^topic:"),
-        CallbackQueryHandler(privacy.autodelete_chosen, pattern=r"^ad:"),
-        CallbackQueryHandler(privacy.forget_confirmed, pattern=r"^forget:(yes|no)$"),
-        CallbackQueryHandler(callbacks.more_sources, pattern=callbacks.MORE),
-        CallbackQueryHandler(callbacks.who_can_help, pattern=callbacks.ORGS),
-        CallbackQueryHandler(callbacks.feedback, pattern=callbacks.FEEDBACK),
+        CallbackQueryHandler(start.language_chosen, pattern=LanguageChoice.pattern),
+        CallbackQueryHandler(start.topic_chosen, pattern=TopicChoice.pattern),
+        CallbackQueryHandler(privacy.autodelete_chosen, pattern=AutoDeleteChoice.pattern),
+        CallbackQueryHandler(privacy.forget_confirmed, pattern=ForgetChoice.pattern),
+        CallbackQueryHandler(callbacks.more_sources, pattern=MoreSources.pattern),
+        CallbackQueryHandler(callbacks.who_can_help, pattern=WhoCanHelp.pattern),
+        CallbackQueryHandler(callbacks.feedback, pattern=Vote.pattern),
+        CallbackQueryHandler(uploads.review, pattern=Review.pattern, block=False),
         CallbackQueryHandler(callbacks.stale_button),
-        MessageHandler(admins & filters.Document.ALL, admin.upload, block=False),
+        MessageHandler(admins & filters.Document.ALL, uploads.upload, block=False),
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, questions.on_question),
         MessageHandler(
             filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & questions.AddressedToBot(),

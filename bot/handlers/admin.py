@@ -1,6 +1,5 @@
-"""Staff commands, for the ids in WAYPOINT_ADMIN_IDS only: /stats, /reindex, /gaps, and
-adding a document to knowledge/uploads/ by sending it with a caption such as
-`topics: visas; organizations: shelter-city; source: https://…`.
+"""Staff commands, for the ids in WAYPOINT_ADMIN_IDS only: /stats, /reindex, /gaps.
+(Documents sent by staff are in `uploads`.)
 
 Everyone else never reaches these handlers (their filters name the admins), so to them the
 commands are simply unknown.
@@ -11,44 +10,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
-import re
-from pathlib import Path
 from typing import Any
 
-import frontmatter
-import yaml
-from telegram import Document, Update
-from telegram.error import BadRequest, TelegramError
+from telegram import Update
 
-from bot.handlers.common import Context, Outcome, handled, reply, services, t, ui_language
-from bot.render import TOPICS, esc, pack
+from bot import ingest_report
+from bot.handlers.base import Context, Outcome, handled, services, t, ui_language
+from bot.handlers.send import reply
+from bot.render import esc, pack
 
 logger = logging.getLogger(__name__)
 
-UPLOAD_DIR = "uploads"
-SIDECAR = ".meta.yaml"
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # what getFile can fetch
-UPLOAD_SUFFIXES = (".pdf", ".docx", ".md", ".markdown", ".txt", ".html", ".htm")
-_CAPTION_KEYS = {
-    "topic": "topics",
-    "topics": "topics",
-    "organization": "organizations",
-    "organizations": "organizations",
-    "orgs": "organizations",
-    "title": "title",
-    "language": "language",
-    "lang": "language",
-    "source": "source_url",
-    "source_url": "source_url",
-    "url": "source_url",
-    "region": "regions",
-    "regions": "regions",
-}
-
-
-class UploadError(ValueError):
-    """The upload cannot be added; the message says why (for the admin)."""
+MAX_PROBLEMS_SHOWN = 10
 
 
 # -- /stats, /gaps -----------------------------------------------------------------------------
@@ -91,7 +64,13 @@ async def stats(update: Update, context: Context) -> Outcome:
         t(lang, "Topics: {topics}", topics=_top(s.topics)),
         t(lang, "Languages: {languages}", languages=_top(s.languages)),
     ]
-    await reply(update, context, "\n".join(lines))
+    problems = services(context).knowledge_problems
+    if problems:
+        lines += ["", "⚠️ " + t(lang, "Files not indexed: {count}", count=len(problems))]
+        lines += [
+            f"• {esc(p.file)}: {esc(p.reason)}" for p in problems[:MAX_PROBLEMS_SHOWN]
+        ]
+    await reply(update, context, pack(["\n".join(lines)]))
     return Outcome("shown", lang)
 
 
@@ -122,8 +101,9 @@ async def gaps(update: Update, context: Context) -> Outcome:
 # -- /reindex ------------------------------------------------------------------------------------
 
 
-def summary_text(lang: str, summary: dict[str, Any]) -> str:
+def summary_text(lang: str, summary: Any) -> str:
     """The ingest summary for an admin (HTML)."""
+    summary = ingest_report.summary_dict(summary)
 
     def n(key: str) -> int:
         value = summary.get(key, 0)
@@ -151,11 +131,15 @@ def summary_text(lang: str, summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def _reindex(context: Context) -> dict[str, Any]:
+async def run_reindex(context: Context) -> dict[str, Any]:
+    """Re-ingest knowledge/ (the caller holds `reindex_lock`); record which files failed."""
     svc = services(context)
-    async with svc.reindex_lock:
-        summary = await asyncio.to_thread(svc.engine.reindex)
-        svc.metrics.index_size.set(await asyncio.to_thread(svc.engine.index_size))
+    summary = ingest_report.summary_dict(await asyncio.to_thread(svc.engine.reindex))
+    svc.metrics.index_size.set(await asyncio.to_thread(svc.engine.index_size))
+    svc.knowledge_problems = await asyncio.to_thread(
+        ingest_report.save, svc.settings.data_dir, summary
+    )
+    ingest_report.log_problems(svc.knowledge_problems)
     return summary
 
 
@@ -167,162 +151,7 @@ async def reindex(update: Update, context: Context) -> Outcome:
         await reply(update, context, t(lang, "A reindex is already running."))
         return Outcome("busy", lang)
     await reply(update, context, "⏳ " + t(lang, "Reindexing…"))
-    summary = await _reindex(context)
+    async with services(context).reindex_lock:
+        summary = await run_reindex(context)
     await reply(update, context, summary_text(lang, summary))
     return Outcome("reindexed", lang)
-
-
-# -- uploads ---------------------------------------------------------------------------------------
-
-
-def parse_caption(caption: str | None) -> dict[str, Any]:
-    """`topics: visas, grants; organizations: x; title: …` -> metadata fields."""
-    fields: dict[str, Any] = {}
-    for part in re.split(r"[;\n]", caption or ""):
-        key, sep, value = part.partition(":")
-        if not sep:
-            continue
-        name = _CAPTION_KEYS.get(key.strip().lower())
-        value = value.strip()
-        if name is None or not value:
-            continue
-        if name in {"topics", "organizations", "regions"}:
-            fields[name] = [v for v in re.split(r"[,\s]+", value.lower()) if v]
-        else:
-            fields[name] = value
-    return fields
-
-
-def safe_name(file_name: str | None) -> str:
-    """A file name safe to write under uploads/ (no paths, no odd characters)."""
-    base = os.path.basename((file_name or "").replace("\\", "/")).strip()
-    stem, dot, suffix = base.rpartition(".")
-    if not dot:
-        stem, suffix = base, ""
-    stem = re.sub(r"[^\w.-]+", "-", stem, flags=re.ASCII).strip(".-")[:80] or "document"
-    return f"{stem}.{suffix.lower()}" if suffix else stem
-
-
-def build_meta(
-    fields: dict[str, Any], name: str, today: dt.date, known_orgs: set[str] | None = None
-) -> dict[str, Any]:
-    """The document's metadata, validated like ingest validates it (UploadError if not)."""
-    from ingest.metadata import MetadataError, parse_meta
-
-    if not fields.get("topics"):
-        raise UploadError(
-            f"add the topics to the caption, e.g. `topics: visas` ({', '.join(TOPICS)})"
-        )
-    if not fields.get("source_url"):
-        raise UploadError("add the source link to the caption, e.g. `source: https://…`")
-    meta: dict[str, Any] = {
-        "title": fields.get("title") or Path(name).stem.replace("-", " ").replace("_", " "),
-        "source_url": fields["source_url"],
-        "reviewed": today.isoformat(),
-        "language": (fields.get("language") or "en").lower(),
-        "topics": fields["topics"],
-        "organizations": fields.get("organizations", []),
-    }
-    if fields.get("regions"):
-        meta["regions"] = fields["regions"]
-    try:
-        parse_meta(meta, known_orgs)
-    except MetadataError as exc:
-        raise UploadError(str(exc)) from None
-    return meta
-
-
-def known_organizations(knowledge_dir: Path) -> set[str] | None:
-    """The directory's organization ids (None if there is no readable directory)."""
-    from ingest.metadata import MetadataError, load_organizations
-
-    path = knowledge_dir / "organizations.yaml"
-    if not path.is_file():
-        return None
-    try:
-        return set(load_organizations(path))
-    except MetadataError:
-        return None
-
-
-def write_upload(folder: Path, name: str, content_path: Path, meta: dict[str, Any]) -> Path:
-    """Move the downloaded file into place with its sidecar (and front matter for Markdown)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    header = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False)
-    if target.suffix.lower() in (".md", ".markdown"):
-        try:
-            text = content_path.read_text(encoding="utf-8-sig")
-            if not frontmatter.loads(text).metadata:
-                content_path.write_text(f"---\n{header}---\n\n{text}", encoding="utf-8")
-        except (UnicodeDecodeError, yaml.YAMLError):
-            pass  # ingest reports what is wrong with it
-    os.replace(content_path, target)
-    target.with_name(target.name + SIDECAR).write_text(header, encoding="utf-8")
-    return target
-
-
-def remove_upload(target: Path) -> None:
-    target.unlink(missing_ok=True)
-    target.with_name(target.name + SIDECAR).unlink(missing_ok=True)
-
-
-@handled("upload")
-async def upload(update: Update, context: Context) -> Outcome:
-    """Save a document sent by an admin under knowledge/uploads/ and reindex."""
-    lang = await ui_language(update, context)
-    message = update.effective_message
-    document: Document | None = message.document if message else None
-    if document is None:
-        return Outcome("ignored", lang)
-    svc = services(context)
-    name = safe_name(document.file_name)
-    try:
-        if not name.lower().endswith(UPLOAD_SUFFIXES):
-            raise UploadError("send a PDF, DOCX, Markdown, TXT or HTML file")
-        if (document.file_size or 0) > MAX_UPLOAD_BYTES:
-            raise UploadError("the file is larger than 20 MB")
-        known = await asyncio.to_thread(known_organizations, svc.settings.knowledge_dir)
-        caption = parse_caption(message.caption if message else None)
-        meta = build_meta(caption, name, dt.date.today(), known)
-    except UploadError as exc:
-        await reply(
-            update, context, t(lang, "I could not add {name}: {reason}", name=name, reason=str(exc))
-        )
-        return Outcome("refused", lang)
-    folder = svc.settings.knowledge_dir / UPLOAD_DIR
-    partial = folder / f".{name}.part"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tg_file = await context.bot.get_file(document.file_id)
-        await tg_file.download_to_drive(partial)
-    except (BadRequest, TelegramError, OSError) as exc:
-        partial.unlink(missing_ok=True)
-        logger.warning("upload download failed: %s", type(exc).__name__)
-        await reply(
-            update,
-            context,
-            t(lang, "I could not download {name}. Please send it again.", name=name),
-        )
-        return Outcome("download_failed", lang)
-    target = await asyncio.to_thread(write_upload, folder, name, partial, meta)
-    await reply(update, context, "⏳ " + t(lang, "Saved {name}. Reindexing…", name=name))
-    summary = await _reindex(context)
-    doc_id = f"{UPLOAD_DIR}/{name}"
-    reasons = [
-        str(e.get("reason", "")) for e in summary.get("errors") or [] if e.get("file") == doc_id
-    ]
-    if reasons:
-        await asyncio.to_thread(remove_upload, target)
-        await reply(
-            update,
-            context,
-            t(lang, "I could not add {name}: {reason}", name=name, reason="; ".join(reasons))
-            + "\n"
-            + t(lang, "I removed the file."),
-        )
-        return Outcome("rejected", lang)
-    await reply(
-        update, context, t(lang, "Added {name}.", name=name) + "\n" + summary_text(lang, summary)
-    )
-    return Outcome("added", lang, tuple(meta["topics"]))

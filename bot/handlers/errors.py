@@ -9,16 +9,8 @@ from contextlib import suppress
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.handlers.common import (
-    Context,
-    Outcome,
-    chosen_language,
-    handled,
-    is_private,
-    reply,
-    services,
-    t,
-)
+from bot.handlers.base import Context, Outcome, chosen_language, handled, is_private, services, t
+from bot.handlers.send import reply
 from bot.i18n import resolve
 
 logger = logging.getLogger(__name__)
@@ -65,7 +57,6 @@ async def on_error(update: object, context: Context) -> None:
                 "Sorry, something went wrong on my side. Please try again in a minute. "
                 "If you are in danger, use /emergency.",
             ),
-            parse_mode="HTML",
         )
     except TelegramError as exc:
         logger.warning("could not tell the user about the error: %s", type(exc).__name__)

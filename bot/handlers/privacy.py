@@ -5,26 +5,20 @@ from __future__ import annotations
 import logging
 import time
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 
-from bot.handlers.common import (
+from bot.handlers.base import Context, Outcome, handled, is_private, services, t, ui_language
+from bot.handlers.keyboards import (
     AUTODELETE_CHOICES,
-    DELETE_WINDOW_S,
-    Context,
-    Outcome,
-    answer_query,
+    AutoDeleteChoice,
+    ForgetChoice,
     autodelete_keyboard,
-    edit_html,
-    handled,
-    is_private,
+    forget_keyboard,
+    matched,
     private_chat_button,
-    recent_messages,
-    reply,
-    services,
-    t,
-    ui_language,
 )
+from bot.handlers.send import DELETE_WINDOW_S, answer_query, edit_html, recent_messages, reply
 from bot.handlers.start import privacy_notice
 from bot.i18n import gettext
 
@@ -54,7 +48,7 @@ async def _private_only(update: Update, context: Context, lang: str) -> bool:
         update,
         context,
         t(lang, "Please use this command in a private chat with me."),
-        markup=private_chat_button(context, lang),
+        markup=private_chat_button(context.bot.username, lang),
     )
     return False
 
@@ -116,16 +110,15 @@ async def autodelete(update: Update, context: Context) -> Outcome:
 @handled("autodelete_chosen")
 async def autodelete_chosen(update: Update, context: Context) -> Outcome:
     """Apply the tapped auto-delete choice."""
-    query = update.callback_query
+    query, tapped = update.callback_query, matched(AutoDeleteChoice, context)
     user = update.effective_user
     lang = await ui_language(update, context)
     if query is None or user is None or update.effective_chat is None:
         return Outcome("ignored", lang)
-    allowed = {f"ad:{s or 0}": s for s in AUTODELETE_CHOICES.values()}
-    if query.data not in allowed or not is_private(update):
+    if tapped is None or not is_private(update):
         await answer_query(query, gettext(lang, "This button is no longer active."))
         return Outcome("stale", lang)
-    seconds = allowed[query.data]
+    seconds = tapped.seconds
     await _set_autodelete(context, user.id, update.effective_chat.id, seconds)
     await answer_query(query)
     await edit_html(
@@ -154,16 +147,7 @@ async def forget(update: Update, context: Context) -> Outcome:
     lang = await ui_language(update, context)
     if not await _private_only(update, context, lang):
         return Outcome("group", lang)
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    gettext(lang, "Yes, delete everything"), callback_data="forget:yes"
-                )
-            ],
-            [InlineKeyboardButton(gettext(lang, "Cancel"), callback_data="forget:no")],
-        ]
-    )
+    markup = forget_keyboard(lang)
     text = "\n\n".join(
         [
             "<b>" + t(lang, "Delete your data?") + "</b>",
@@ -182,15 +166,15 @@ async def forget(update: Update, context: Context) -> Outcome:
 @handled("forget_confirmed")
 async def forget_confirmed(update: Update, context: Context) -> Outcome:
     """Delete the user's data and what is still deletable of the conversation."""
-    query = update.callback_query
+    query, tapped = update.callback_query, matched(ForgetChoice, context)
     user, chat = update.effective_user, update.effective_chat
     lang = await ui_language(update, context)
-    if query is None or user is None or chat is None:
+    if query is None or user is None or chat is None or tapped is None:
         return Outcome("ignored", lang)
     await answer_query(query)
     if not is_private(update):
         return Outcome("group", lang)
-    if query.data != "forget:yes":
+    if not tapped.confirmed:
         await edit_html(query, t(lang, "Nothing was deleted."))
         return Outcome("cancelled", lang)
     store = services(context).store

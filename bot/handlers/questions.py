@@ -12,32 +12,24 @@ from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import filters
 
 from bot.engine.types import Answer
-from bot.handlers.common import (
+from bot.handlers.base import (
     Context,
     Outcome,
-    answer_keyboard,
     chosen_language,
     handled,
     is_private,
-    remember_answer,
-    reply,
     services,
     t,
-    topic_keyboard,
-    topic_or_none,
-    typing,
     ui_language,
 )
-from bot.i18n import N_, resolve
+from bot.handlers.keyboards import answer_keyboard, first_topic, topic_keyboard, topic_or_none
+from bot.handlers.memory import remember_answer
+from bot.handlers.send import reply, typing
+from bot.i18n import resolve
 from bot.render import TOPICS, render_answer, render_emergency, render_organizations
 from bot.store.store import QUESTION_KIND
 
 logger = logging.getLogger(__name__)
-
-RATE_LIMITED = N_(
-    "You are sending questions faster than I can answer them. Please wait a minute and send "
-    "your question again. If you are in danger, use /emergency."
-)
 
 
 def mentions_bot(message: Message, username: str | None) -> bool:
@@ -97,6 +89,12 @@ async def _answer(context: Context, text: str, language: str | None, topic: str 
         )
 
 
+def answer_language(chosen: str | None, answer: Answer, telegram_code: str | None) -> str:
+    """The interface language of a reply: the user's choice, else the engine's."""
+    engine_choice = getattr(answer, "ui_language", None) or answer.question_language
+    return resolve(chosen, engine_choice, telegram_code)
+
+
 @handled("question")
 async def on_question(update: Update, context: Context) -> Outcome:
     """Answer a question with vetted passages and the organizations that can help."""
@@ -112,23 +110,11 @@ async def on_question(update: Update, context: Context) -> Outcome:
         lang = resolve(chosen, user.language_code)
         await reply(update, context, t(lang, "Write your question in words and I will look it up."))
         return Outcome("empty", lang)
-    limit = svc.settings.rate_limit_per_minute
-    allowed = functools.partial(store.allow_question, user.id, limit=limit)
-    if not await svc.best_effort("allow_question", allowed, True):
-        svc.metrics.rate_limited.inc()
-        detected = await asyncio.to_thread(svc.engine.detect_language, text)
-        lang = resolve(chosen, detected, user.language_code)
-        await reply(
-            update,
-            context,
-            t(lang, RATE_LIMITED),
-        )
-        return Outcome("rate_limited", lang)
     topic = topic_or_none((context.user_data or {}).pop("topic", None))
     async with typing(context, message.chat.id):
         answer = await _answer(context, text, chosen, topic)
-    lang = resolve(chosen, answer.question_language, user.language_code)
-    token = remember_answer(context, answer)
+    lang = answer_language(chosen, answer, user.language_code)
+    token = remember_answer(context, answer, first_topic(answer))
     await reply(
         update, context, render_answer(answer, lang), markup=answer_keyboard(lang, token, answer)
     )

@@ -6,24 +6,18 @@ import asyncio
 
 from telegram import Update
 
-from bot.handlers.common import (
-    Context,
-    Outcome,
-    answer_query,
+from bot.handlers.base import Context, Outcome, handled, is_private, services, t, ui_language
+from bot.handlers.keyboards import (
+    LanguageChoice,
+    TopicChoice,
     autodelete_keyboard,
-    edit_html,
-    handled,
-    is_private,
     language_keyboard,
+    matched,
     private_chat_button,
-    reply,
-    services,
-    t,
     topic_keyboard,
-    topic_or_none,
-    ui_language,
 )
-from bot.i18n import N_, language_name, supported
+from bot.handlers.send import answer_query, edit_html, reply
+from bot.i18n import N_, gettext, language_name
 from bot.render import render_emergency, render_organizations, topic_label
 
 
@@ -110,7 +104,7 @@ async def start(update: Update, context: Context) -> Outcome:
             + "\n\n"
             + t(lang, "To keep your situation private, write to me in a private chat.")
         )
-        await reply(update, context, text, markup=private_chat_button(context, lang))
+        await reply(update, context, text, markup=private_chat_button(context.bot.username, lang))
         return Outcome("group", lang)
     svc = services(context)
     notice = privacy_notice(lang, keeps_unanswered=svc.settings.keep_unanswered)
@@ -153,13 +147,13 @@ async def choose_language(update: Update, context: Context) -> Outcome:
 @handled("language_chosen")
 async def language_chosen(update: Update, context: Context) -> Outcome:
     """Remember the tapped language and confirm in it."""
-    query = update.callback_query
+    query, tapped = update.callback_query, matched(LanguageChoice, context)
     if query is None or update.effective_user is None:
         return Outcome("ignored")
-    lang = supported((query.data or "").partition(":")[2])
-    if lang is None or (query.data or "") != f"lang:{lang}":
+    if tapped is None:
         await answer_query(query)
         return Outcome("stale")
+    lang = tapped.lang
     await services(context).store.set_language(update.effective_user.id, lang)
     await answer_query(query, language_name(lang))
     await edit_html(
@@ -176,14 +170,15 @@ async def language_chosen(update: Update, context: Context) -> Outcome:
 @handled("topic")
 async def topic_chosen(update: Update, context: Context) -> Outcome:
     """Show the tapped topic's organizations and ask the user to describe their situation."""
-    query = update.callback_query
+    query, tapped = update.callback_query, matched(TopicChoice, context)
     if query is None:
         return Outcome("ignored")
-    topic = topic_or_none((query.data or "").partition(":")[2])
     lang = await ui_language(update, context)
-    await answer_query(query)
-    if topic is None:
+    if tapped is None:
+        await answer_query(query, gettext(lang, "This button is no longer active."))
         return Outcome("stale", lang)
+    await answer_query(query)
+    topic = tapped.topic
     engine = services(context).engine
     if topic == "emergency":
         contacts = await asyncio.to_thread(engine.emergency_contacts, lang)

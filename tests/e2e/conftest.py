@@ -61,7 +61,7 @@ def settings(tmp_path: Path, api: BotAPI, knowledge: Path) -> Settings:
         admin_ids=frozenset({ADMIN.id}),
         secret_key=SECRET,
         keep_unanswered=True,
-        rate_limit_per_minute=5,
+        rate_limit_per_minute=30,  # tests of the limit set their own
     )
 
 

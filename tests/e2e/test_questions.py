@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.handlers.common import t
-from bot.handlers.questions import RATE_LIMITED
+from bot.handlers.base import t
+from bot.handlers.limits import RATE_LIMITED
 from bot.render import clean, units
 from tests.e2e.conftest import ALICE, BORIS, GROUP_ID, ask, buttons, command, settled, tap
 from tests.support.botapi import BOT_USERNAME, BotAPI, User, parse_html

@@ -25,19 +25,25 @@ REPO = Path(__file__).resolve().parents[2]
 
 LAUNCHER = textwrap.dedent(
     """
-    import logging, sys, types
+    import logging, sys
     from tests.support.fakes import FakeEngine
-
-    fake = types.ModuleType("bot.engine.build")
-    fake.build_engine = lambda settings: FakeEngine(settings.knowledge_dir)
-    sys.modules["bot.engine.build"] = fake
 
     from bot.app import run
     from bot.ops.logging import configure_logging
+    from bot.services import Services
     from bot.settings import Settings
 
     configure_logging("text", logging.INFO)
-    sys.exit(run(Settings.from_env(env_file=None), webhook_url=None, listen="127.0.0.1", port=0))
+    services = Services(engine_factory=lambda s: FakeEngine(s.knowledge_dir))
+    sys.exit(
+        run(
+            Settings.from_env(env_file=None),
+            webhook_url=None,
+            listen="127.0.0.1",
+            port=0,
+            services=services,
+        )
+    )
     """
 )
 

@@ -1,14 +1,15 @@
 """A Bot API stand-in: an aiohttp server on 127.0.0.1 that answers like Telegram does.
 
 It implements what Waypoint calls (getMe, real long-polling getUpdates, sendMessage,
-editMessageText, editMessageReplyMarkup, answerCallbackQuery, sendChatAction, deleteMessage(s),
-getFile and file downloads, setWebhook/deleteWebhook, setMyCommands, close/logOut), records
-every call, and rejects what Telegram rejects (over-long text, malformed HTML, oversized
-callback data, unknown messages) with Telegram's error JSON. Faults can be injected per method
-(429 with retry_after, 5xx, 403, a delay before handling, a response held back after handling),
-for everything (an outage), or for getUpdates as when a second instance polls with the same
-token (409 Conflict). Tests push user updates with the `push_*` helpers and await the bot's
-replies with `wait_*`.
+sendDocument (by file_id), editMessageText, editMessageReplyMarkup, answerCallbackQuery,
+sendChatAction, deleteMessage(s), getFile and file downloads, setWebhook/deleteWebhook,
+setMyCommands, close/logOut), records every call, and rejects what Telegram rejects (over-long
+text, malformed HTML, oversized callback data, unknown messages) with Telegram's error JSON.
+Faults can be injected per method (429 with retry_after, 5xx, 403, a delay before handling, a
+response held back after handling), for everything (an outage), or for getUpdates as when a
+second instance polls with the same token (409 Conflict). Tests push user updates with the
+`push_*` helpers and await the bot's replies with `wait_*`. `transport()` serves the same API to
+an httpx client in the same process, without a socket (handler unit tests).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ import itertools
 import json
 import re
 import time
+import urllib.parse
 from collections import defaultdict, deque
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from aiohttp import ClientSession, ClientTimeout, web
 
 TOKEN = "123456:TEST-token_for-the-stand-in"
@@ -49,6 +52,7 @@ _STRING_PARAMS = {
     "language_code",
     "inline_message_id",
     "emoji",
+    "document",
 }
 _ALLOWED_TAGS = {
     "b",
@@ -343,7 +347,16 @@ class BotAPI:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        if request.match_info["token"] != self.token:
+        status, body, late = await self.dispatch(request.match_info["token"], method, params)
+        if late:
+            await asyncio.sleep(late)  # done and recorded; the answer comes too late
+        return web.json_response(body, status=status)
+
+    async def dispatch(
+        self, token: str, method: str, params: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], float]:
+        """Handle one Bot API call: (HTTP status, JSON body, seconds to hold the answer back)."""
+        if token != self.token:
             return self._error_response(method, params, ApiError(401, "Unauthorized"))
         if self._outage:
             return self._error_response(method, params, ApiError(502, "Bad Gateway"))
@@ -366,30 +379,61 @@ class BotAPI:
         except ApiError as exc:
             return self._error_response(method, params, exc)
         self._record(Call(method, params, True, result=result))
-        if late:
-            await asyncio.sleep(late)  # done and recorded; the answer comes too late
-        return web.json_response({"ok": True, "result": result})
+        return 200, {"ok": True, "result": result}, late
 
-    def _error_response(self, method: str, params: dict[str, Any], exc: ApiError) -> web.Response:
+    def _error_response(
+        self, method: str, params: dict[str, Any], exc: ApiError
+    ) -> tuple[int, dict[str, Any], float]:
         self._record(Call(method, params, False, error=exc.description))
         body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
         if exc.parameters:
             body["parameters"] = exc.parameters
-        return web.json_response(body, status=exc.code)
+        return exc.code, body, 0.0
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)
         self._changed.set()
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
-        if request.match_info["token"] != self.token:
-            return web.Response(status=401)
-        path = request.match_info["path"]
+        content = self.file_content(request.match_info["token"], request.match_info["path"])
+        return web.Response(status=404) if content is None else web.Response(body=content)
+
+    def file_content(self, token: str, path: str) -> bytes | None:
+        """A file's bytes for a download (None: unknown file or wrong token)."""
+        if token != self.token:
+            return None
         for file_path, content in self.files.values():
             if file_path == path:
                 self._record(Call("download", {"path": path}, True))
-                return web.Response(body=content)
-        return web.Response(status=404)
+                return content
+        return None
+
+    # -- in-process, without a server ------------------------------------------------------------
+
+    IN_PROCESS_URL = "http://botapi.invalid"
+
+    def transport(self) -> httpx.MockTransport:
+        """The same API for an httpx client in this process (no socket): pass it to
+        `build_application(..., transport=api.transport())` with `in_process_base_url`."""
+
+        async def handle(request: httpx.Request) -> httpx.Response:
+            path = request.url.path
+            download = re.fullmatch(r"/file/bot([^/]+)/(.+)", path)
+            if download is not None:
+                content = self.file_content(download.group(1), download.group(2))
+                return httpx.Response(404 if content is None else 200, content=content or b"")
+            call = re.fullmatch(r"/bot([^/]+)/([A-Za-z]+)", path)
+            if call is None:
+                return httpx.Response(404)
+            params = _form_params(request)
+            status, body, _late = await self.dispatch(call.group(1), call.group(2), params)
+            return httpx.Response(status, json=body)
+
+        return httpx.MockTransport(handle)
+
+    @property
+    def in_process_base_url(self) -> str:
+        return f"{self.IN_PROCESS_URL}/bot"
 
     # -- methods ---------------------------------------------------------------------------------
 
@@ -449,6 +493,39 @@ class BotAPI:
             "chat": _chat(chat_id),
             "from": self.me(),
             "text": text,
+        }
+        if markup:
+            data["reply_markup"] = markup
+        self.messages[(chat_id, message_id)] = StoredMessage(
+            chat_id, message_id, self.now(), True, data
+        )
+        return data
+
+    async def _m_senddocument(self, p: dict[str, Any]) -> Any:
+        """A document sent again by file_id (uploads are not accepted here)."""
+        chat_id = _chat_id(p)
+        file_id = str(p.get("document", ""))
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        caption = str(p.get("caption") or "")
+        if units(caption) > 1024:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        visible_text(caption, p.get("parse_mode"))
+        markup = p.get("reply_markup")
+        check_markup(markup)
+        message_id = next(self._message_ids[chat_id])
+        path, content = self.files[file_id]
+        data = {
+            "message_id": message_id,
+            "date": self.now(),
+            "chat": _chat(chat_id),
+            "from": self.me(),
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_size": len(content),
+            },
+            "caption": caption,
         }
         if markup:
             data["reply_markup"] = markup
@@ -835,6 +912,26 @@ class BotAPI:
     async def quiet(self, seconds: float = 0.3) -> None:
         """Let the bot finish whatever it is doing (for asserting that nothing more comes)."""
         await asyncio.sleep(seconds)
+
+
+def _form_params(request: httpx.Request) -> dict[str, Any]:
+    """A PTB request's parameters, decoded as Telegram does (JSON values, plain strings)."""
+    content_type = request.headers.get("content-type", "")
+    body = request.content
+    if content_type.startswith("application/json"):
+        return dict(json.loads(body or b"{}"))
+    if content_type.startswith("multipart/"):
+        raise NotImplementedError("the in-process stand-in takes no file uploads")
+    params: dict[str, Any] = {}
+    for key, value in urllib.parse.parse_qsl(body.decode(), keep_blank_values=True):
+        if key in _STRING_PARAMS:
+            params[key] = value
+        else:
+            try:
+                params[key] = json.loads(value)
+            except ValueError:
+                params[key] = value
+    return params
 
 
 def _fault_error(fault: Fault) -> ApiError:

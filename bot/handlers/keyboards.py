@@ -1,0 +1,270 @@
+"""Inline keyboards, and the callback data under their buttons: each kind of data is defined
+once, by a small frozen class with its pattern, its parser and its builder side by side.
+
+Handlers are registered with the kind's compiled `pattern` (PTB puts the match in
+`context.matches`) and read it with `matched(Kind, context)`, which returns None for data that
+matches the shape but not the vocabulary (an unknown topic, say). Callback data is never
+trusted beyond that: answers are found by token in the user's own memory, topics are checked
+against the vocabulary, and every string fits Telegram's 64 bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar, Self, TypeVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.engine.types import Answer
+from bot.handlers.base import Context
+from bot.i18n import LANGUAGES, gettext, language_name, supported
+from bot.render import TOPICS, topic_label
+
+MAX_DATA_BYTES = 64
+TOKEN = r"([A-Za-z0-9_-]{1,16})"
+TOPIC = r"([a-z-]{1,24})"
+NO_TOPIC = "-"
+AUTODELETE_CHOICES: dict[str, int | None] = {"off": None, "1h": 3600, "24h": 86400}
+
+
+def topic_or_none(value: str | None) -> str | None:
+    """`value` if it is a topic of the vocabulary, else None."""
+    return value if value in TOPICS else None
+
+
+def first_topic(answer: Answer) -> str | None:
+    """The answer's main topic, if it is one of the vocabulary."""
+    return topic_or_none(answer.topics[0]) if answer.topics else None
+
+
+class CallbackData:
+    """One kind of button data: `pattern` recognises it, `parse` reads it, `data` writes it."""
+
+    pattern: ClassVar[re.Pattern[str]]
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> Self | None:
+        """The value in a pattern match; None if it is not a valid one."""
+        raise NotImplementedError
+
+    def data(self) -> str:
+        """The callback data string (≤ 64 bytes)."""
+        raise NotImplementedError
+
+    def button(self, text: str) -> InlineKeyboardButton:
+        data = self.data()
+        assert len(data.encode()) <= MAX_DATA_BYTES, data
+        return InlineKeyboardButton(text, callback_data=data)
+
+
+K = TypeVar("K", bound=CallbackData)
+
+
+def matched(kind: type[K], context: Context) -> K | None:
+    """The `kind` value of the button that was tapped (None if not one of them)."""
+    matches = context.matches
+    return kind.parse(matches[0]) if matches else None
+
+
+@dataclass(frozen=True)
+class LanguageChoice(CallbackData):
+    lang: str
+    pattern = re.compile(r"^lang:([a-z]{2,3})$")
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> Self | None:
+        code = match.group(1)
+        return cls(code) if supported(code) == code else None
+
+    def data(self) -> str:
+        return f"lang:{self.lang}"
+
+
+@dataclass(frozen=True)
+class TopicChoice(CallbackData):
+    topic: str
+    pattern = re.compile(rf"^topic:{TOPIC}$")
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> Self | None:
+        topic = topic_or_none(match.group(1))
+        return cls(topic) if topic else None
+
+    def data(self) -> str:
+        return f"topic:{self.topic}"
+
+
+@dataclass(frozen=True)
+class AutoDeleteChoice(CallbackData):
+    seconds: int | None
+    pattern = re.compile(r"^ad:(\d{1,6})$")
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> Self | None:
+        seconds = int(match.group(1)) or None
+        return cls(seconds) if seconds in AUTODELETE_CHOICES.values() else None
+
+    def data(self) -> str:
+        return f"ad:{self.seconds or 0}"
+
+
+@dataclass(frozen=True)
+class ForgetChoice(CallbackData):
+    confirmed: bool
+    pattern = re.compile(r"^forget:(yes|no)$")
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> Self | None:
+        return cls(match.group(1) == "yes")
+
+    def data(self) -> str:
+        return "forget:yes" if self.confirmed else "forget:no"
+
+
+@dataclass(frozen=True)
+class MoreSources(CallbackData):
+    token: str
+    pattern = re.compile(rf"^more:{TOKEN}$")
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> Self | None:
+        return cls(match.group(1))
+
+    def data(self) -> str:
+        return f"more:{self.token}"
+
+
+@dataclass(frozen=True)
+class WhoCanHelp(CallbackData):
+    """The topic rides along so the button still works once the answer is forgotten."""
+
+    token: str
+    topic: str | None
+    pattern = re.compile(rf"^orgs:{TOKEN}:{TOPIC}$")
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> Self | None:
+        return cls(match.group(1), topic_or_none(match.group(2)))
+
+    def data(self) -> str:
+        return f"orgs:{self.token}:{self.topic or NO_TOPIC}"
+
+
+@dataclass(frozen=True)
+class Vote(CallbackData):
+    """Helpful / not helpful; counted only for a token issued to the voter (see `memory`)."""
+
+    helpful: bool
+    token: str
+    pattern = re.compile(rf"^fb:([01]):{TOKEN}$")
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> Self | None:
+        return cls(match.group(1) == "1", match.group(2))
+
+    def data(self) -> str:
+        return f"fb:{int(self.helpful)}:{self.token}"
+
+
+@dataclass(frozen=True)
+class Review(CallbackData):
+    """An admin approves or rejects an upload waiting in the review queue."""
+
+    approve: bool
+    upload_id: str
+    pattern = re.compile(r"^up:(ok|no):([A-Za-z0-9_-]{8,24})$")
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> Self | None:
+        return cls(match.group(1) == "ok", match.group(2))
+
+    def data(self) -> str:
+        return f"up:{'ok' if self.approve else 'no'}:{self.upload_id}"
+
+
+# -- keyboards ---------------------------------------------------------------------------------
+
+
+def language_keyboard(current: str) -> InlineKeyboardMarkup:
+    buttons = [
+        LanguageChoice(code).button(("✓ " if code == current else "") + language_name(code))
+        for code in LANGUAGES
+    ]
+    return InlineKeyboardMarkup([buttons[:3], buttons[3:]])
+
+
+def topic_keyboard(lang: str) -> InlineKeyboardMarkup:
+    emergency = TopicChoice("emergency").button("🚨 " + topic_label("emergency", lang))
+    others = [
+        TopicChoice(topic).button(topic_label(topic, lang))
+        for topic in TOPICS
+        if topic != "emergency"
+    ]
+    rows = [[emergency]] + [others[i : i + 2] for i in range(0, len(others), 2)]
+    return InlineKeyboardMarkup(rows)
+
+
+def autodelete_keyboard(lang: str, current: int | None) -> InlineKeyboardMarkup:
+    labels = {
+        "off": gettext(lang, "Keep messages"),
+        "1h": gettext(lang, "Delete after 1 hour"),
+        "24h": gettext(lang, "Delete after 24 hours"),
+    }
+    buttons = [
+        AutoDeleteChoice(seconds).button(("✓ " if seconds == current else "") + labels[key])
+        for key, seconds in AUTODELETE_CHOICES.items()
+    ]
+    return InlineKeyboardMarkup([[b] for b in buttons])
+
+
+def forget_keyboard(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [ForgetChoice(True).button(gettext(lang, "Yes, delete everything"))],
+            [ForgetChoice(False).button(gettext(lang, "Cancel"))],
+        ]
+    )
+
+
+def answer_keyboard(lang: str, token: str, answer: Answer) -> InlineKeyboardMarkup:
+    topic = first_topic(answer)
+    first_row = []
+    if answer.answer_found and answer.passages:
+        first_row.append(MoreSources(token).button("📚 " + gettext(lang, "More sources")))
+    first_row.append(WhoCanHelp(token, topic).button("🤝 " + gettext(lang, "Who can help")))
+    votes = [
+        Vote(True, token).button("👍 " + gettext(lang, "Helpful")),
+        Vote(False, token).button("👎 " + gettext(lang, "Not helpful")),
+    ]
+    return InlineKeyboardMarkup([first_row, votes])
+
+
+def without_votes(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup | None:
+    """The same keyboard without its vote buttons (None if nothing is left)."""
+    rows = [
+        row
+        for row in markup.inline_keyboard
+        if not any(Vote.pattern.match(str(b.callback_data or "")) for b in row)
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def review_keyboard(lang: str, upload_id: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                Review(True, upload_id).button("✅ " + gettext(lang, "Approve")),
+                Review(False, upload_id).button("✖ " + gettext(lang, "Reject")),
+            ]
+        ]
+    )
+
+
+def private_chat_button(username: str | None, lang: str) -> InlineKeyboardMarkup | None:
+    if not username:
+        return None
+    button = InlineKeyboardButton(
+        gettext(lang, "Open a private chat"), url=f"https://t.me/{username}"
+    )
+    return InlineKeyboardMarkup([[button]])
