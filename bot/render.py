@@ -62,7 +62,10 @@ _SAFETY_STEPS = (
     N_("Do not keep names or places you must protect in this chat; /forget deletes it."),
 )
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Control characters, lone surrogates, and the bidi embeddings, overrides and isolates
+# (U+202A-U+202E, U+2066-U+2069) that can make "moc.live//:sptth" read as a trusted link;
+# the zero-width direction marks (U+200E, U+200F, U+061C) stay: Arabic text needs them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 _TOKEN = re.compile(r"<[^>]*>|&[#A-Za-z0-9]+;|[^<&]+|[<&]")
 _TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)")
 
@@ -73,7 +76,7 @@ def units(text: str) -> int:
 
 
 def clean(text: str) -> str:
-    """Drop control characters and lone surrogates Telegram would refuse."""
+    """Drop control characters and lone surrogates Telegram would refuse, and bidi overrides."""
     return _CONTROL.sub("", text)
 
 

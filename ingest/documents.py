@@ -9,7 +9,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import hashlib
 import io
+import logging
 import multiprocessing
+import os
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,7 @@ import yaml
 
 from ingest.errors import DocumentError
 
+logger = logging.getLogger(__name__)
 SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx")
 SIDECAR = ".meta.yaml"
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -42,17 +46,47 @@ class RawDocument:
 
 
 def discover(root: Path) -> list[Path]:
-    """Every document file under `root` (not sidecars, the YAML data or the staff README)."""
+    """Every document file under `root` (not sidecars, the YAML data or the staff README).
+
+    Symbolic links below `root` (to files or folders) are skipped with a warning: a link to
+    `../data/secret.key` would otherwise be indexed and quoted to anyone who asks. `root`
+    itself may be a link (a mounted volume)."""
     found = []
-    for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.name.startswith("."):
-            continue
-        if path.name.endswith(SIDECAR) or path.suffix.lower() not in SUFFIXES:
-            continue
-        if path.parent == root and path.name.lower() == "readme.md":
-            continue
-        found.append(path)
-    return found
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        for name in sorted(dirnames):
+            if (here / name).is_symlink():
+                logger.warning("skipped %s: a symbolic link", (here / name).relative_to(root))
+                dirnames.remove(name)
+        dirnames.sort()
+        for name in filenames:
+            path = here / name
+            if name.startswith(".") or name.endswith(SIDECAR):
+                continue
+            if path.suffix.lower() not in SUFFIXES:
+                continue
+            if here == root and name.lower() == "readme.md":
+                continue
+            if path.is_symlink():
+                logger.warning("skipped %s: a symbolic link", path.relative_to(root))
+                continue
+            if path.is_file():
+                found.append(path)
+    return sorted(found)
+
+
+def _linked(path: Path, root: Path) -> bool:
+    """True when `path` or a folder between `root` and it is a symbolic link."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return True
+    current = root
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            return True
+    return False
 
 
 def file_hash(path: Path) -> str:
@@ -60,7 +94,7 @@ def file_hash(path: Path) -> str:
     digest = hashlib.sha256()
     digest.update(path.read_bytes())
     sidecar = sidecar_path(path)
-    if sidecar.is_file():
+    if sidecar.is_file() and not sidecar.is_symlink():
         digest.update(b"\0sidecar\0")
         digest.update(sidecar.read_bytes())
     return digest.hexdigest()
@@ -95,6 +129,8 @@ class Loader:
     def load(self, path: Path, root: Path) -> RawDocument:
         """Load one file or raise DocumentError with the reason."""
         doc_id = doc_id_for(path, root)
+        if _linked(path, root):
+            raise DocumentError(doc_id, "a symbolic link (only real files are indexed)")
         size = path.stat().st_size
         if size == 0:
             raise DocumentError(doc_id, "the file is empty")
@@ -108,7 +144,7 @@ class Loader:
             return _load_markdown(path, doc_id)
         sidecar = _read_sidecar(path, doc_id)
         if suffix == ".txt":
-            return RawDocument(doc_id, _decode_text(path.read_bytes(), doc_id), sidecar, "text")
+            return RawDocument(doc_id, _read_text(path, doc_id), sidecar, "text")
         fmt = {".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}[suffix]
         text = self._parse_isolated(fmt, path, doc_id)
         return RawDocument(doc_id, text, sidecar, fmt)
@@ -203,10 +239,10 @@ def _docx_text(data: bytes) -> str:
     if unzipped > MAX_DOCX_UNZIPPED or unzipped > MAX_DOCX_RATIO * max(len(data), 1):
         raise _ParseError("the DOCX expands to too much data (a zip bomb?)")
     for info in infos:
-        if info.filename.endswith((".xml", ".rels")):
-            head = archive.read(info)[:4096].upper()
-            if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                raise _ParseError("the DOCX contains XML entity declarations (refused for safety)")
+        if not info.filename.lower().endswith(_DOCX_MEDIA) and _declares_entities(
+            archive.read(info)
+        ):
+            raise _ParseError("the DOCX contains XML entity declarations (refused for safety)")
     import docx
 
     document = docx.Document(io.BytesIO(data))
@@ -227,18 +263,84 @@ def _docx_text(data: bytes) -> str:
     return "\n\n".join(parts)
 
 
+_DOCX_MEDIA = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".svgz")
+_DECLARATION = re.compile(rb"<!\s*(?:doctype|entity)", re.IGNORECASE)
+
+
+def _declares_entities(part: bytes) -> bool:
+    """A DOCTYPE or ENTITY declaration anywhere in an XML part, in UTF-8 or UTF-16/32."""
+    if _DECLARATION.search(part):
+        return True
+    if b"\0" in part[:512]:  # a wide encoding: look at the decoded text too
+        for encoding in ("utf-16", "utf-32", "utf-16-le", "utf-16-be"):
+            text = part.decode(encoding, errors="ignore")
+            if _DECLARATION.search(text.encode("utf-8", errors="ignore")):
+                return True
+    return False
+
+
+_HIDING_VALUES = {
+    "display": ("none",),
+    "visibility": ("hidden", "collapse"),
+}
+
+
+def _hidden_style(style: str) -> bool:
+    """True when inline CSS hides the element (display, visibility, zero size or opacity)."""
+    for declaration in style.lower().split(";"):
+        name, colon, value = declaration.partition(":")
+        if not colon:
+            continue
+        name = name.strip()
+        value = value.replace("!important", "").strip()
+        if value in _HIDING_VALUES.get(name, ()):
+            return True
+        if name in ("font-size", "opacity") and _zero(value):
+            return True
+    return False
+
+
+def _zero(value: str) -> bool:
+    number = value[: len(value) - len(value.lstrip("+-0123456789."))]
+    try:
+        return bool(number) and float(number) == 0
+    except ValueError:
+        return False
+
+
+def _hiding_selectors(css: str) -> list[str]:
+    """`.class` and `#id` selectors that a <style> block hides (read with plain splits)."""
+    out = []
+    for rule in css.split("}"):
+        selectors, brace, body = rule.partition("{")
+        if not brace or not _hidden_style(body):
+            continue
+        for selector in selectors.split(","):
+            selector = selector.strip()
+            name = selector[1:].replace("-", "").replace("_", "")
+            if selector[:1] in (".", "#") and name.isalnum():
+                out.append(selector)
+    return out
+
+
 def _html_text(html: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
+    hiding = [s for style in soup("style") for s in _hiding_selectors(style.get_text())]
     for tag in soup(["script", "style", "noscript", "template", "iframe", "svg"]):
         tag.decompose()
-    # Hidden elements are a classic place for injected instructions: drop them.
-    for tag in soup.select(
-        '[hidden], [aria-hidden="true"], [style*="display:none"], '
-        '[style*="display: none"], [style*="visibility:hidden"]'
-    ):
-        tag.decompose()
+    # Hidden elements are a classic place for injected instructions: drop them (the hidden
+    # attribute, aria-hidden, inline CSS in any case and spacing, classes a <style> hides).
+    for tag in soup.find_all(True):
+        if tag.decomposed:
+            continue
+        aria = str(tag.get("aria-hidden") or "").strip().lower()
+        if tag.has_attr("hidden") or aria == "true" or _hidden_style(str(tag.get("style") or "")):
+            tag.decompose()
+    for selector in hiding:
+        for tag in soup.select(selector):
+            tag.decompose()
     lines = []
     for element in soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "td", "pre", "blockquote"]):
         text = " ".join(element.get_text(" ", strip=True).split())
@@ -268,8 +370,19 @@ def _decode_text(data: bytes, doc_id: str) -> str:
     return text
 
 
-def _load_markdown(path: Path, doc_id: str) -> RawDocument:
+def _read_text(path: Path, doc_id: str) -> str:
+    """A Markdown or text file, under the same text limit as the parsed formats."""
+    too_long = DocumentError(doc_id, f"the text is longer than {MAX_TEXT_CHARS:,} characters")
+    if path.stat().st_size > 4 * MAX_TEXT_CHARS:  # more characters than that, whatever the bytes
+        raise too_long
     text = _decode_text(path.read_bytes(), doc_id)
+    if len(text) > MAX_TEXT_CHARS:
+        raise too_long
+    return text
+
+
+def _load_markdown(path: Path, doc_id: str) -> RawDocument:
+    text = _read_text(path, doc_id)
     try:
         post = frontmatter.loads(text)
     except yaml.YAMLError as exc:
@@ -277,7 +390,7 @@ def _load_markdown(path: Path, doc_id: str) -> RawDocument:
         raise DocumentError(doc_id, f"malformed front matter ({reason})") from None
     meta = dict(post.metadata)
     if not meta:
-        if not sidecar_path(path).is_file():
+        if not sidecar_path(path).is_file() or sidecar_path(path).is_symlink():
             raise DocumentError(doc_id, "no front matter (title, source_url, topics…)")
         meta = _read_sidecar(path, doc_id)
     return RawDocument(doc_id, post.content, meta, "markdown")
@@ -285,6 +398,8 @@ def _load_markdown(path: Path, doc_id: str) -> RawDocument:
 
 def _read_sidecar(path: Path, doc_id: str) -> dict[str, Any]:
     sidecar = sidecar_path(path)
+    if sidecar.is_symlink():
+        raise DocumentError(doc_id, f"{sidecar.name} is a symbolic link (only real files are read)")
     if not sidecar.is_file():
         raise DocumentError(doc_id, f"no metadata: add {sidecar.name} next to it")
     try:
