@@ -21,9 +21,10 @@ MAX_UNITS = 4096  # Telegram's limit for one text message, in UTF-16 code units
 SHOWN_PASSAGES = 3  # quoted in the answer; the rest are behind "More sources"
 MORE_PASSAGES = 6  # at most this many more on demand
 MAX_REFERRALS = 3
-SHOWN_DO = 3  # the first message keeps the most important actions; the unit orders them
+SHOWN_DO = 2  # the first message keeps the most important actions; the unit orders them
 SHOWN_DONT = 2
-REASON_WORDS = 16
+SHOWN_STEPS = 5  # a protocol fits one phone screen; its most urgent steps come first
+REASON_WORDS = 10
 MAX_URL_CHARS = 1024
 
 TOPIC_LABELS: dict[str, str] = {
@@ -198,7 +199,8 @@ def _protocol(guidance: Guidance, lang: str) -> str:
     lines = [head]
     if guidance.text:
         lines.append(esc(guidance.text))
-    lines += [f"{n}. {esc(step)}" for n, step in enumerate(guidance.steps, 1)]
+    steps = guidance.steps[:SHOWN_STEPS]
+    lines += [f"{n}. {esc(step)}" for n, step in enumerate(steps, 1)]
     return "\n".join(lines)
 
 

@@ -190,8 +190,8 @@ class Engine:
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
-        scope = self.scope.assess(qvec) if self.scope is not None else None
-        if scope is not None and scope.locate_person:
+        scope = self.scope.assess(question, qvec) if self.scope is not None else None
+        if scope is not None and scope.locate_person and not emergency:
             # Never help find or identify a person: the bot may be used to hunt defenders.
             return replace(
                 base,

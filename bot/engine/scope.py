@@ -12,9 +12,11 @@ from typing import Any
 import numpy as np
 import yaml
 
+from bot.engine.text import phrase_in, tokens
 from ingest.encoders import Encoder
 
 DATA = Path(__file__).with_name("scope.yaml")
+LOCATE_CUE_MARGIN = -0.10  # with a locate cue in the message, a weaker closeness suffices
 LOCATE_MARGIN = 0.02  # closer to the locate examples than to anything we answer, by this much
 LOCATE_FLOOR = 0.45
 OUT_MARGIN = 0.03
@@ -46,6 +48,7 @@ class Scope:
         self._locate = encoder.encode(locate)
         self._out = encoder.encode(out)
         self._in = encoder.encode(in_scope) if in_scope else np.zeros((0, encoder.dim))
+        self._cues = [str(c) for c in data.get("locate_cues") or []]
 
     def _knn(self, matrix: np.ndarray, vector: np.ndarray) -> float:
         if not len(matrix):
@@ -53,12 +56,16 @@ class Scope:
         sims = matrix @ vector
         return float(np.sort(sims)[-self.k :].mean())
 
-    def assess(self, vector: np.ndarray) -> ScopeResult:
+    def assess(self, text: str, vector: np.ndarray) -> ScopeResult:
+        """`vector` is the message's primary-encoder embedding (computed once upstream)."""
         inside = self._knn(self._in, vector)
         locate = self._knn(self._locate, vector)
         out = self._knn(self._out, vector)
+        toks = tokens(text[:2000])
+        cue = any(phrase_in(c, toks) for c in self._cues)
+        margin = LOCATE_CUE_MARGIN if cue else LOCATE_MARGIN
         return ScopeResult(
-            locate_person=locate > LOCATE_FLOOR and locate > inside + LOCATE_MARGIN,
+            locate_person=locate > LOCATE_FLOOR and locate > inside + margin,
             out_of_scope=out > OUT_FLOOR and out > inside + OUT_MARGIN,
             inside=inside,
         )
