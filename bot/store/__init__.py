@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.store.deletions import Deletion
 from bot.store.errors import (
     KeyMismatchError,
     MigrationError,
@@ -47,7 +48,7 @@ from bot.store.gaps import Gap
 from bot.store.inbox import Inbox
 from bot.store.scrub import scrub
 from bot.store.secret import OperatorKey, load_or_create_secret, load_secret
-from bot.store.state import Deletion, Store
+from bot.store.state import Store
 from bot.store.stats import QUESTION_KIND, DayCounts, Stats
 
 if TYPE_CHECKING:

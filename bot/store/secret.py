@@ -97,11 +97,27 @@ def load_secret(
     return _from_file(default_key_file(), create=True, where=str(default_key_file()))
 
 
+class KeyBytes(bytes):
+    """Key bytes that remember how their text was read (`Store.open` uses the reading)."""
+
+    operator_key: OperatorKey
+
+    def __repr__(self) -> str:
+        return "KeyBytes(…)"
+
+
 def load_or_create_secret(
     data_dir: Path, env_value: str | None, key_file: Path | None = None
 ) -> bytes:
-    """Return the key bytes (the earlier API; `load_secret` also says where they came from)."""
-    return load_secret(data_dir, env_value, key_file).key
+    """Return the key bytes (the earlier API; prefer `load_secret`, or `bot.store.open_store`).
+
+    The bytes carry their `OperatorKey`, so a store opened with them still knows the older
+    reading of a hex WAYPOINT_SECRET_KEY.
+    """
+    key = load_secret(data_dir, env_value, key_file)
+    found = KeyBytes(key.key)
+    found.operator_key = key
+    return found
 
 
 def locate_key_file(data_dir: Path, key_file: Path | None = None) -> Path | None:

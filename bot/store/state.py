@@ -17,15 +17,13 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from bot.ratelimit import SlidingWindow
-from bot.store.crypto import DELETION_PURPOSE, InvalidTag, Sealer, pseudonym
-from bot.store.db import Database, Row, fetch
+from bot.store.crypto import Sealer, pseudonym
+from bot.store.db import Database, fetch
+from bot.store.deletions import Deletion, ScheduledDeletions
 from bot.store.errors import StoreClosedError
 from bot.store.gaps import Gap, KeptTexts
 from bot.store.inbox import Inbox
@@ -36,18 +34,7 @@ from bot.store.upgrade import bind_key
 
 logger = logging.getLogger(__name__)
 
-DELETION_GRACE_S = 2 * DAY_S  # bots cannot delete private messages older than 48 hours
 HEALTH_TIMEOUT_S = 2.0
-_UNREADABLE = (InvalidTag, ValueError, TypeError, KeyError)
-
-
-@dataclass(frozen=True)
-class Deletion:
-    """A bot or user message to delete from a chat (auto-delete or /forget)."""
-
-    row_id: int
-    chat_id: int
-    message_id: int
 
 
 class Store:
@@ -71,6 +58,7 @@ class Store:
         self.usage = Usage(database, self._sealer, clock)
         self.kept = KeptTexts(database, self._sealer, clock, enabled=keep_unanswered)
         self.inbox = Inbox(database, self._sealer, self.pseudonym, clock)
+        self.deletions = ScheduledDeletions(database, self._sealer, clock)
         self._windows: dict[tuple[int, float], SlidingWindow] = {}
 
     @classmethod
@@ -89,7 +77,10 @@ class Store:
         """
         if retention_days <= 0:
             raise ValueError("retention_days must be positive")
-        key = secret if isinstance(secret, OperatorKey) else OperatorKey.of(secret)
+        if isinstance(secret, OperatorKey):
+            key = secret
+        else:
+            key = getattr(secret, "operator_key", None) or OperatorKey.of(secret)
         database = await Database.open(Path(path))
         try:
             chosen = await bind_key(database, key)
@@ -169,48 +160,19 @@ class Store:
         self, user_id: int, chat_id: int, message_id: int, due: float
     ) -> None:
         """Remember to delete a message at `due` (epoch seconds); the ids are sealed."""
-        value = {"c": chat_id, "m": message_id, "o": self.pseudonym(user_id)}
-        sealed = self._sealer.seal(value, purpose=DELETION_PURPOSE)
-        async with self.database.write() as db:
-            await db.execute("INSERT INTO deletions (due, sealed) VALUES (?, ?)", (due, sealed))
+        await self.deletions.schedule(self.pseudonym(user_id), chat_id, message_id, due)
 
     async def due_deletions(self, now: float | None = None) -> list[Deletion]:
         """Return the deletions due by `now`, earliest first."""
-        when = self._clock() if now is None else now
-        async with self.database.read() as db:
-            rows = await fetch(
-                db, "SELECT id, sealed FROM deletions WHERE due <= ? ORDER BY due, id", (when,)
-            )
-        return [d for d, _ in await self._open_deletions(rows)]
+        return await self.deletions.due(now)
 
     async def pending_deletions_for(self, user_id: int) -> list[Deletion]:
         """Return every scheduled deletion of this user's chat, due or not."""
-        async with self.database.read() as db:
-            rows = await fetch(db, "SELECT id, sealed FROM deletions ORDER BY due, id")
-        owner = self.pseudonym(user_id)
-        return [d for d, o in await self._open_deletions(rows) if o == owner]
+        return await self.deletions.pending_for(self.pseudonym(user_id))
 
     async def deletion_done(self, row_id: int) -> None:
         """Forget a deletion once it was carried out (or can no longer be)."""
-        async with self.database.write() as db:
-            await db.execute("DELETE FROM deletions WHERE id = ?", (row_id,))
-
-    async def _open_deletions(self, rows: Sequence[Row]) -> list[tuple[Deletion, str]]:
-        found: list[tuple[Deletion, str]] = []
-        unreadable: list[tuple[int]] = []
-        for row_id, sealed in rows:
-            try:
-                value = self._sealer.unseal(sealed, purpose=DELETION_PURPOSE)
-                deletion = Deletion(row_id=row_id, chat_id=value["c"], message_id=value["m"])
-            except _UNREADABLE:
-                unreadable.append((row_id,))
-                continue
-            found.append((deletion, str(value.get("o"))))
-        if unreadable:
-            logger.warning("dropping %d deletions that cannot be unsealed", len(unreadable))
-            async with self.database.write() as db:
-                await db.executemany("DELETE FROM deletions WHERE id = ?", unreadable)
-        return found
+        await self.deletions.done(row_id)
 
     # -- erasure, retention, health -------------------------------------------------------------
 
@@ -224,24 +186,12 @@ class Store:
         async with self.database.write() as db:
             await self.inbox.forget(db, key)
             await self.kept.forget(db, key)
-            await self._forget_deletions(db, key)
+            await self.deletions.forget(db, key)
             await self.usage.forget_today(db, user_id)
             await db.execute("DELETE FROM users WHERE pseudonym = ?", (key,))
         for window in self._windows.values():
             window.forget(user_id)
         await self.database.compact()
-
-    async def _forget_deletions(self, db: aiosqlite.Connection, owner: str) -> None:
-        rows = await fetch(db, "SELECT id, sealed FROM deletions")
-        mine = []
-        for row_id, sealed in rows:
-            try:
-                value = self._sealer.unseal(sealed, purpose=DELETION_PURPOSE)
-            except _UNREADABLE:
-                continue
-            if value.get("o") == owner:
-                mine.append((row_id,))
-        await db.executemany("DELETE FROM deletions WHERE id = ?", mine)
 
     async def purge_expired(self) -> int:
         """Delete what is past retention; return how many rows went."""
@@ -250,10 +200,7 @@ class Store:
             removed = await self.usage.purge(db, now - self._retention_s)
             removed += await self.kept.purge(db)
             removed += await self.inbox.purge(db)
-            cursor = await db.execute(
-                "DELETE FROM deletions WHERE due < ?", (now - DELETION_GRACE_S,)
-            )
-            removed += max(cursor.rowcount, 0)
+            removed += await self.deletions.purge(db)
         if removed or self.database.wal_dirty:
             await self.database.compact()
         if removed:

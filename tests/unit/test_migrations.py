@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import KeyMismatchError, MigrationError, Store, load_secret
+from bot.store import KeyMismatchError, MigrationError, Store, load_or_create_secret, load_secret
 from bot.store.crypto import Sealer, pseudonym
 from bot.store.migrations import MIGRATIONS, applied, migrate
 
@@ -216,3 +216,13 @@ def test_migrate_needs_explicit_transactions(tmp_path: Path) -> None:
     with pytest.raises(MigrationError, match="isolation_level"):
         migrate(db)
     db.close()
+
+
+async def test_the_earlier_key_api_keeps_the_older_reading_too(tmp_path: Path) -> None:
+    # Services that still call load_or_create_secret() get bytes that remember their text.
+    path = tmp_path / "s.sqlite3"
+    old_database(path, HEX_KEY.encode(), sealed=False)
+    secret = load_or_create_secret(tmp_path, HEX_KEY)
+    assert secret == bytes.fromhex(HEX_KEY) and HEX_KEY not in repr(secret)
+    async with await Store.open(path, secret=secret) as store:
+        assert await store.get_language(USER) == "fa"
