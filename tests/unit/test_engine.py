@@ -62,7 +62,7 @@ def test_immediate_danger_is_triaged_first(engine):
     answer = engine.answer("Police are at my door right now, they came to arrest me")
     assert answer.emergency
     assert answer.emergency_contacts[0].id == "front-line-defenders"
-    assert answer.emergency_contacts[0].contacts[0] == ("phone", "+353 1 21 00 489")
+    assert answer.emergency_contacts[0].contacts[0] == ("phone_24_7", "+353 1 21 00 489")
 
 
 def test_topic_filter_restricts_documents(engine):
@@ -105,7 +105,8 @@ def test_detect_language(text, lang):
 
 
 def test_ui_language_falls_back():
-    assert ui_language("uk") == "ru" and ui_language("de") == "en" and ui_language(None) == "en"
+    # Ukrainian is never answered with a Russian interface.
+    assert ui_language("uk") != "ru" and ui_language("de") == "en" and ui_language(None) == "en"
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.engine.types import Answer, Passage, Referral
+from bot.engine.types import Answer, Guidance, Passage, Referral
 from bot.render import (
     MAX_UNITS,
     pack,
@@ -218,7 +218,7 @@ def test_emoji_count_two_units_and_are_never_cut_in_half() -> None:
 
 
 def test_long_answer_splits_at_paragraphs() -> None:
-    paragraph = "word " * 150
+    paragraph = "word " * 450
     answer = found(
         *(psg(f"{paragraph}\n\n{paragraph}", n) for n in range(1, 4)),
         referrals=(ref("A"), ref("B"), ref("C")),
@@ -227,7 +227,7 @@ def test_long_answer_splits_at_paragraphs() -> None:
     assert len(messages) >= 2
     for message in messages:
         assert_valid(message)
-    assert messages[0].startswith("<b>What the sources say</b>")
+    assert messages[0].startswith("<b>1. ")  # without a direct answer, the best passage leads
 
 
 def test_over_long_line_without_spaces_is_hard_split() -> None:
@@ -253,21 +253,55 @@ def test_control_characters_are_dropped() -> None:
     assert "abcd" in message
 
 
-def test_emergency_block_comes_first_then_synthesis_then_quotes() -> None:
-    hotline = ref("Hotline", id="hot", emergency_line=True, contacts=(("phone", "+1 555"),))
+def test_emergency_shows_the_24_7_line_then_the_protocol_and_nothing_else() -> None:
+    hotline = ref("Hotline", id="hot", emergency_line=True, contacts=(("phone_24_7", "+1 555"),))
+    protocol = Guidance(
+        text="Opening line.",
+        language="en",
+        title="Search at the door",
+        source_url="https://ex.org/p",
+        doc_id="units/p.md",
+        kind="protocol",
+        steps=("Ask for the warrant.", "Call a lawyer."),
+        situation="raid",
+    )
     answer = found(
         psg("quote"),
         emergency=True,
         emergency_contacts=(hotline,),
         referrals=(hotline, ref("Other")),
         synthesized="Summary [1]",
+        guidance=protocol,
     )
-    text = render_answer(answer, "en")[0]
-    assert text.startswith("🚨")
-    assert text.index("+1 555") < text.index("Summary [1]") < text.index("quote")
-    assert "24/7 line" in text
-    assert text.count("Hotline") == 1  # not repeated under "Who can help"
-    assert text.index("Who can help") < text.index("Other")
+    (text,) = render_answer(answer, "en")
+    assert text.startswith("🆘") and text.index("+1 555") < text.index("Ask for the warrant.")
+    assert "1. Ask for the warrant." in text and "2. Call a lawyer." in text
+    for absent in ("Summary [1]", "quote", "Other", "Who can help"):
+        assert absent not in text  # sources and organizations wait behind buttons
+    assert_valid(text)
+
+
+def test_direct_answer_with_do_dont_organizations_and_sources() -> None:
+    unit = Guidance(
+        text="Direct answer.",
+        language="ru",
+        title="T",
+        source_url="https://ex.org/src",
+        doc_id="units/u.ru.md",
+        kind="answer",
+        do=("a1", "a2", "a3"),
+        dont=("b1",),
+        sources=("https://other.org/x",),
+    )
+    refs = tuple(ref(f"Org {n}", contacts=(("application_form", "https://f.org"),)) for n in range(4))
+    (text,) = render_answer(found(psg("quote"), guidance=unit, referrals=refs), "en")
+    assert text.startswith("Direct answer.")
+    assert "a1" in text and "a2" in text and "a3" not in text and "b1" in text
+    assert "Org 1" in text and "Org 2" not in text  # two organizations beside a unit
+    assert "Application form" in text and "Contact form" not in text
+    assert "ex.org" in text and "other.org" in text and "quote" not in text
+    assert "(" in text.split("\n")[0]  # a Russian unit read in English is labelled
+    assert_valid(text)
 
 
 def test_not_found_and_unavailable() -> None:
@@ -294,12 +328,12 @@ def test_passages_in_other_languages_are_labelled_in_the_ui_language() -> None:
     assert "(English)" not in text
 
 
-def test_more_sources_continues_numbering_or_lists_sources() -> None:
+def test_more_sources_quotes_the_passages_behind_the_answer() -> None:
     answer = found(*(psg(f"p{n}", n) for n in range(1, 6)))
     (more,) = render_more_sources(answer, "en")
-    assert "<b>4. " in more and "<b>5. " in more and "p1" not in more
-    (listing,) = render_more_sources(found(psg("only")), "en")
-    assert "All the sources I used" in listing and "https://ex.org/1" in listing
+    assert "<b>1. " in more and "<b>3. " in more and "p4" not in more
+    (none,) = render_more_sources(Answer("en", False, True), "en")
+    assert "no sources" in none
 
 
 def test_organizations_and_emergency() -> None:

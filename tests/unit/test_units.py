@@ -1,0 +1,90 @@
+"""Answer units: the body format, the knowledge's coverage in six languages, eval shape figures."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import frontmatter
+
+from bot.engine.evaluate import Case, shape_scores
+from bot.engine.types import Answer, Guidance, Referral
+from ingest.schema import SITUATIONS, parse_unit, translation_group
+
+REPO = Path(__file__).resolve().parents[2]
+SIX = {"en", "ru", "es", "fr", "tr", "ar"}
+# What a person in danger or facing a deadline needs, in every language (issue contract).
+MUST_TRANSLATE = {"red-notices", "visas", "grants", "relocation"}
+
+
+def test_parse_unit_cuts_answer_and_lists() -> None:
+    body = "First line\nof the answer.\n\n## Do\n- one\n- two\n  continued\n\n## Don't\n- three\n"
+    parts = parse_unit(body)
+    assert parts.answer == "First line of the answer."
+    assert parts.do == ("one", "two continued") and parts.dont == ("three",)
+    protocol = parse_unit("Stay calm.\n\n## Steps\n1. ask\n2) call\n")
+    assert protocol.steps == ("ask", "call") and protocol.answer == "Stay calm."
+
+
+def _units() -> dict[str, dict[str, dict[str, object]]]:
+    groups: dict[str, dict[str, dict[str, object]]] = defaultdict(dict)
+    for path in sorted((REPO / "knowledge").rglob("*.md")):
+        meta = frontmatter.load(str(path)).metadata
+        if meta.get("kind") in ("answer", "protocol"):
+            doc_id = path.relative_to(REPO / "knowledge").as_posix()
+            groups[translation_group(doc_id)][str(meta.get("language", "en"))] = meta
+    return groups
+
+
+def test_every_protocol_and_deadline_unit_exists_in_six_languages() -> None:
+    groups = _units()
+    needed = {
+        group: versions
+        for group, versions in groups.items()
+        if any(
+            v.get("kind") == "protocol" or MUST_TRANSLATE & set(v.get("topics") or ())  # type: ignore[arg-type]
+            for v in versions.values()
+        )
+    }
+    assert needed, "the knowledge has answer units"
+    missing = {g: sorted(SIX - set(v)) for g, v in needed.items() if not SIX <= set(v)}
+    assert missing == {}
+
+
+def test_every_situation_has_a_protocol() -> None:
+    situations = {
+        str(meta.get("situation"))
+        for versions in _units().values()
+        for meta in versions.values()
+        if meta.get("kind") == "protocol"
+    }
+    assert set(SITUATIONS) <= situations
+
+
+def _hotline() -> Referral:
+    return Referral("hot", "Hotline Org", "https://hot.org", "", (("phone_24_7", "+1 555 0100"),))
+
+
+def test_shape_scores_read_what_the_person_reads() -> None:
+    unit = Guidance(
+        text="Grants reach EUR 7,500 for protection costs such as legal fees and security.",
+        language="es",
+        title="T",
+        source_url="https://ex.org",
+        doc_id="units/g.es.md",
+        kind="answer",
+    )
+    answer = Answer("es", False, True, guidance=unit, ui_language="es")
+    case = Case("x", "q", "es", ("grants",), (), False, True, key_facts=("7 500", "nowhere"))
+    scores = shape_scores(case, answer)
+    assert scores["quote_in_user_language"] == 1.0 and scores["fragment_rate"] == 0.0
+    assert scores["key_facts"] == 0.5  # digit grouping does not matter; a missing fact counts
+    short = Answer("es", False, True, guidance=unit.__class__(**{**unit.__dict__, "text": "1."}))
+    assert shape_scores(case, short)["fragment_rate"] == 1.0
+
+
+def test_hotline_first_for_emergencies() -> None:
+    steps = Guidance("Calm.", "en", "Raid", "https://ex.org", "units/r.md", "protocol", steps=("a",))
+    answer = Answer("en", True, True, emergency_contacts=(_hotline(),), guidance=steps)
+    case = Case("y", "q", "en", (), (), True, True)
+    assert shape_scores(case, answer)["hotline_first"] == 1.0
