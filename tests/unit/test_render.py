@@ -293,7 +293,8 @@ def test_direct_answer_with_do_dont_organizations_and_sources() -> None:
         dont=("b1",),
         sources=("https://other.org/x",),
     )
-    refs = tuple(ref(f"Org {n}", contacts=(("application_form", "https://f.org"),)) for n in range(4))
+    form = (("application_form", "https://f.org"),)
+    refs = tuple(ref(f"Org {n}", contacts=form) for n in range(4))
     (text,) = render_answer(found(psg("quote"), guidance=unit, referrals=refs), "en")
     assert text.startswith("Direct answer.")
     assert "a1" in text and "a2" in text and "a3" not in text and "b1" in text

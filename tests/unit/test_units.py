@@ -47,7 +47,7 @@ def test_every_protocol_and_deadline_unit_exists_in_six_languages() -> None:
         )
     }
     assert needed, "the knowledge has answer units"
-    missing = {g: sorted(SIX - set(v)) for g, v in needed.items() if not SIX <= set(v)}
+    missing = {g: sorted(SIX - set(v)) for g, v in needed.items() if not set(v) >= SIX}
     assert missing == {}
 
 
@@ -84,7 +84,9 @@ def test_shape_scores_read_what_the_person_reads() -> None:
 
 
 def test_hotline_first_for_emergencies() -> None:
-    steps = Guidance("Calm.", "en", "Raid", "https://ex.org", "units/r.md", "protocol", steps=("a",))
+    steps = Guidance(
+        "Calm.", "en", "Raid", "https://ex.org", "units/r.md", "protocol", steps=("a",)
+    )
     answer = Answer("en", True, True, emergency_contacts=(_hotline(),), guidance=steps)
     case = Case("y", "q", "en", (), (), True, True)
     assert shape_scores(case, answer)["hotline_first"] == 1.0
