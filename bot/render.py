@@ -296,15 +296,15 @@ def answer_blocks(answer: Answer, lang: str, *, contacts: bool = True) -> list[s
     """
     if answer.emergency:
         hotlines = _hotlines(answer.emergency_contacts, lang) if contacts else ""
-        blocks = [hotlines] if hotlines else []
+        urgent = [hotlines] if hotlines else []
         if answer.guidance is not None and answer.guidance.steps:
-            blocks.append(_protocol(answer.guidance, lang))
+            urgent.append(_protocol(answer.guidance, lang))
         else:
             steps = "\n".join(f"{n}. {_t(lang, s)}" for n, s in enumerate(_SAFETY_STEPS, 1))
-            blocks.append("🚨 <b>" + _t(lang, "If you are in danger right now") + f"</b>\n{steps}")
+            urgent.append("🚨 <b>" + _t(lang, "If you are in danger right now") + f"</b>\n{steps}")
         if answer.search_unavailable:
-            blocks.append(_t(lang, "Search is unavailable right now, please try again later."))
-        return blocks
+            urgent.append(_t(lang, "Search is unavailable right now, please try again later."))
+        return urgent
     if answer.search_unavailable:
         return _contact_blocks(
             _t(

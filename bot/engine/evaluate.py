@@ -148,8 +148,8 @@ def aggregate(rows: Iterable[dict[str, float | None]]) -> dict[str, float | None
 def median_words(rows: Iterable[tuple[Case, Answer, dict[str, float | None]]]) -> dict[str, Any]:
     import statistics
 
-    normal = [s["words"] for c, a, s in rows if a.answer_found and not a.emergency]
-    urgent = [s["words"] for c, a, s in rows if a.emergency]
+    normal = [s["words"] or 0.0 for c, a, s in rows if a.answer_found and not a.emergency]
+    urgent = [s["words"] or 0.0 for c, a, s in rows if a.emergency]
     return {
         "median_words": statistics.median(normal) if normal else None,
         "median_words_emergency": statistics.median(urgent) if urgent else None,
