@@ -9,7 +9,8 @@ Handlers (see `bot.handlers.register` for the groups):
   record          store the update before anything else handles it; a duplicate stops here
   track_incoming  remember the user's private message for /forget and auto-delete
   done            mark the update answered once every handler ran
-and `replay_pending(application)` at start, `answered(update, context)` when a reply is out.
+and `replay_pending(application)` at start (`send.mark_answered` marks an update done as soon
+as its reply is out).
 If the store fails, the update is answered anyway, without the inbox's protection (logged and
 counted by `Services.best_effort`).
 """
@@ -26,26 +27,8 @@ from telegram.ext import Application, ApplicationHandlerStop
 from bot.handlers.base import Context, is_private, services
 from bot.handlers.questions import mentions_bot
 from bot.handlers.send import track
-from bot.services import Services
-from bot.store.inbox import Inbox
 
 logger = logging.getLogger(__name__)
-
-
-def inbox_of(svc: Services) -> Inbox:
-    """The store's inbox; `Services.inflight`/`answered`/`replaying`/`handling` are its sets.
-
-    Until `Services` drops those fields, they are pointed at the inbox's own, so code that
-    still reads them sees one state.
-    """
-    inbox = svc.store.inbox
-    if svc.inflight is not inbox.inflight:
-        svc.inflight = inbox.inflight
-        svc.answered = inbox.answered_ids
-        svc.replaying = inbox.replaying
-        inbox.handling |= svc.handling
-        svc.handling = inbox.handling
-    return inbox
 
 
 def _user(user: User) -> dict[str, Any]:
@@ -109,7 +92,7 @@ def inbox_payload(update: Update) -> dict[str, Any] | None:
 async def record(update: Update, context: Context) -> None:
     """Write the update to the inbox; stop here if it was seen before."""
     svc = services(context)
-    inbox = inbox_of(svc)
+    inbox = svc.inbox
     inbox.track_task()
     update_id = update.update_id
     if inbox.claim_replayed(update_id, update):
@@ -126,13 +109,6 @@ async def record(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
 
 
-async def answered(update: Update, context: Context) -> None:
-    """Mark the update done now that its reply is out (see `Inbox.answered`)."""
-    svc = services(context)
-    inbox = inbox_of(svc)
-    await svc.best_effort("inbox_done", lambda: inbox.answered(update.update_id), None)
-
-
 async def track_incoming(update: Update, context: Context) -> None:
     """Remember the user's private message for /forget and auto-delete."""
     message, user = update.message, update.effective_user
@@ -144,7 +120,7 @@ async def track_incoming(update: Update, context: Context) -> None:
 async def done(update: Update, context: Context) -> None:
     """Mark the update answered (the last group)."""
     svc = services(context)
-    inbox = inbox_of(svc)
+    inbox = svc.inbox
     update_id = update.update_id
     try:
         await svc.best_effort("inbox_done", lambda: inbox.done(update_id), None)
@@ -154,7 +130,7 @@ async def done(update: Update, context: Context) -> None:
 
 async def replay_pending(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
     """Queue the updates left unanswered by the previous run; return how many."""
-    inbox = inbox_of(application.bot_data)
+    inbox = application.bot_data.inbox
 
     def decode(payload: dict[str, Any]) -> object:
         return Update.de_json(payload, application.bot)
