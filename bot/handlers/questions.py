@@ -91,8 +91,7 @@ async def _answer(context: Context, text: str, language: str | None, topic: str 
 
 def answer_language(chosen: str | None, answer: Answer, telegram_code: str | None) -> str:
     """The interface language of a reply: the user's choice, else the engine's."""
-    engine_choice = getattr(answer, "ui_language", None) or answer.question_language
-    return resolve(chosen, engine_choice, telegram_code)
+    return resolve(chosen, answer.ui_language, telegram_code)
 
 
 @handled("question")

@@ -153,6 +153,15 @@ async def tap(api: BotAPI, user: User, message: dict[str, Any], data: str) -> in
     return mark
 
 
+PASSAGE_LINK = '<a href="https://example.org/red-notices/'  # the fake engine's passages
+HOTLINE_PHONE = "+353 1 21 00 489"  # the fake directory's 24/7 line
+
+
+def is_answer(message: dict[str, Any]) -> bool:
+    """An answer to a question: it carries the answer keyboard ("Who can help")."""
+    return any(data.startswith("orgs:") for data in buttons(message).values())
+
+
 def buttons(message: dict[str, Any]) -> dict[str, str]:
     """callback_data (or url) by button text."""
     rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])

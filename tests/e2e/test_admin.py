@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.conftest import ADMIN, ALICE, ask, command, settled
-from tests.support.botapi import BotAPI
+from tests.e2e.conftest import ADMIN, ALICE, ask, buttons, command, is_answer, running, settled
+from tests.support.botapi import BotAPI, User
+
+REVIEWER = User(id=900002, first_name="Reviewer", language_code="en")
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +49,7 @@ async def test_reindex_runs_while_the_bot_keeps_answering(
     (started,) = await api.wait_sent(ADMIN.id, since=mark)
     assert "Reindexing" in started["text"]
     (answer,) = await ask(api, ALICE, "red notice")  # answered while the reindex runs
-    assert "What the sources say" in answer["text"]
+    assert is_answer(answer)
     (busy,) = await command(api, ADMIN, "reindex")
     assert "already running" in busy["text"]
     engine.reindex_delay.set()
@@ -64,36 +66,37 @@ def _upload(
     return mark
 
 
-async def test_upload_markdown_gets_front_matter_and_sidecar(
-    api: BotAPI, bot: Any, engine: Any, knowledge: Path
+async def test_an_upload_is_published_when_a_second_admin_approves(
+    api: BotAPI, settings: Any, engine: Any, clock: Any, knowledge: Path
 ) -> None:
-    caption = (
-        "topics: visas, relocation; organizations: shelter-city; source: https://example.org/g"
-    )
-    mark = _upload(api, "../../Visa guide.md", b"# Visas\n\nApply early.\n", caption)
-    replies = await api.wait_sent(ADMIN.id, 2, since=mark)
-    assert "Added Visa-guide.md." in replies[-1]["text"]
-    target = knowledge / "uploads" / "Visa-guide.md"
-    text = target.read_text()
-    assert text.startswith("---\n") and "Apply early." in text
-    meta = yaml.safe_load((knowledge / "uploads" / "Visa-guide.md.meta.yaml").read_text())
-    assert meta["topics"] == ["visas", "relocation"]
-    assert meta["organizations"] == ["shelter-city"]
-    assert meta["source_url"] == "https://example.org/g"
-    assert meta["title"] == "Visa guide"
-    assert engine.reindexed == 1
-    assert not list(knowledge.rglob("*.part"))
+    two_admins = settings.with_(admin_ids=frozenset({ADMIN.id, REVIEWER.id}))
+    async with running(two_admins, engine, clock):
+        caption = (
+            "topics: visas, relocation; organizations: shelter-city; "
+            "source: https://example.org/g"
+        )
+        mark = _upload(api, "../../Visa guide.md", b"# Visas\n\nApply early.\n", caption)
+        (saved,) = await api.wait_sent(ADMIN.id, since=mark)
+        assert not buttons(saved)
+        (request,) = await api.wait_call("sendDocument", since=mark)
+        assert request.params["chat_id"] == REVIEWER.id
+        assert not (knowledge / "uploads").exists() and engine.reindexed == 0
 
-
-async def test_upload_that_fails_ingest_is_removed(api: BotAPI, bot: Any, knowledge: Path) -> None:
-    mark = _upload(
-        api, "report.txt", b"BROKEN\xff", "topics: grants; source: https://example.org/r"
-    )
-    replies = await api.wait_sent(ADMIN.id, 2, since=mark)
-    assert "I could not add report.txt: not UTF-8 text (byte 0)" in replies[-1]["text"]
-    assert "I removed the file." in replies[-1]["text"]
-    assert not (knowledge / "uploads" / "report.txt").exists()
-    assert not (knowledge / "uploads" / "report.txt.meta.yaml").exists()
+        approve = next(v for v in buttons(request.result).values() if v.startswith("up:ok:"))
+        mark = api.mark()
+        api.push_callback(REVIEWER, request.result, approve)
+        await api.wait_sent(ADMIN.id, since=mark)  # the uploader hears the outcome
+        (done,) = await api.wait_sent(REVIEWER.id, since=mark)
+        assert "Visa-guide.md" in done["text"]
+        text = (knowledge / "uploads" / "Visa-guide.md").read_text()
+        assert text.startswith("---\n") and "Apply early." in text
+        meta = yaml.safe_load((knowledge / "uploads" / "Visa-guide.md.meta.yaml").read_text())
+        assert meta["topics"] == ["visas", "relocation"]
+        assert meta["organizations"] == ["shelter-city"]
+        assert meta["source_url"] == "https://example.org/g"
+        assert meta["title"] == "Visa guide"
+        assert engine.reindexed == 1
+        assert not list(knowledge.rglob("*.part"))
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from bot.app import ALLOWED_UPDATES, file_url_for, webhook_options
-from tests.e2e.conftest import ALICE, SECRET, buttons, running, settled
+from tests.e2e.conftest import ALICE, SECRET, buttons, is_answer, running, settled
 from tests.support.botapi import TOKEN, BotAPI
 
 pytestmark = pytest.mark.integration
@@ -135,7 +135,7 @@ async def test_webhook_checks_the_secret_token(
         assert engine.questions == []
         assert await api.deliver_webhook(update) == 200
         (reply,) = await api.wait_sent(ALICE.id)
-        assert "What the sources say" in reply["text"]
+        assert is_answer(reply)
         # Telegram retries a webhook it thinks failed: the duplicate is not answered again.
         assert await api.deliver_webhook(update) == 200
         await api.quiet(0.3)

@@ -44,23 +44,23 @@ class Harness:
         """Handle one update to the end (background handlers included); return the messages
         the bot sent while doing so."""
         mark = self.api.mark()
+        before = asyncio.all_tasks()
         await self.app.process_update(Update.de_json(update, self.app.bot))
-        await self.settle()
+        await self.settle(before)
         return self.api.sent(since=mark)
 
-    async def settle(self, timeout: float = 10.0) -> None:
-        """Wait for handlers PTB runs in the background (block=False) to finish."""
-        current = asyncio.current_task()
+    async def settle(self, before: set[asyncio.Task[Any]], timeout: float = 10.0) -> None:
+        """Wait for what handling started in the background (block=False handlers)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            others = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-            others = [t for t in others if "keep_typing" not in repr(t.get_coro())]
-            if not others:
+            started = [t for t in asyncio.all_tasks() - before if not t.done()]
+            started = [t for t in started if t is not asyncio.current_task()]
+            if not started:
                 return
             if loop.time() > deadline:
-                raise TimeoutError(f"still running: {others}")
-            await asyncio.wait(others, timeout=0.05)
+                raise TimeoutError(f"still running: {started}")
+            await asyncio.wait(started, timeout=0.05)
 
     async def text(self, user: User, text: str, **kwargs: Any) -> list[dict[str, Any]]:
         return await self.send(self.api.push_text(user, text, **kwargs))
@@ -95,7 +95,7 @@ def unit_settings(tmp_path: Path, **changes: Any) -> Settings:
 async def harness(
     tmp_path: Path, *, engine: FakeEngine | None = None, **changes: Any
 ) -> AsyncIterator[Harness]:
-    """Build and open the Application as `waypoint run` does, minus polling and jobs."""
+    """Build, open and start the Application as `waypoint run` does, without polling."""
     settings = unit_settings(tmp_path, **changes)
     engine = engine or FakeEngine(settings.knowledge_dir)
     api = BotAPI()
@@ -104,11 +104,13 @@ async def harness(
     await app.initialize()
     assert app.post_init is not None
     await app.post_init(app)
+    await app.start()  # runs what handlers start in the background (block=False)
     try:
         yield Harness(api, app, engine)
     finally:
         engine.release()
         engine.reindex_delay.set()
+        await app.stop()
         await app.shutdown()
         assert app.post_shutdown is not None
         await app.post_shutdown(app)
