@@ -61,6 +61,10 @@ _INTRODUCERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("ismim",), False),
     (("اسمي",), False),
 )
+_NEEDS_CAPITAL = dict(_INTRODUCERS)
+_BY_LAST_WORD: dict[str, list[tuple[str, ...]]] = {}
+for _phrase, _ in _INTRODUCERS:
+    _BY_LAST_WORD.setdefault(_phrase[-1], []).append(_phrase)
 _INSTITUTIONS = (
     "interpol europol schengen frontex unhcr ohchr echr ccf osce red notice notices diffusion "
     "court commission council union nations human rights european united international "
@@ -219,12 +223,21 @@ def _mask_names(words: list[list[str]]) -> None:
             word[0], word[1], word[2] = word[0], "[name]", word[2]
 
 
+def _ends_introducer(folded: list[str], end: int) -> tuple[str, ...] | None:
+    """The introducing phrase that ends just before word `end`, if any, with its flag."""
+    if end < 1:
+        return None
+    for phrase in _BY_LAST_WORD.get(folded[end - 1], ()):
+        if end >= len(phrase) and tuple(folded[end - len(phrase) : end]) == phrase:
+            return phrase
+    return None
+
+
 def _introduced(folded: list[str], words: list[list[str]], n: int) -> bool:
     """True if word `n` follows a name-introducing phrase (or an introduced name)."""
-    for phrase, needs_capital in _INTRODUCERS:
-        size = len(phrase)
-        if n >= size and tuple(folded[n - size : n]) == phrase and not words[n - 1][2]:
-            return _capitalised(words[n][1]) or not needs_capital
+    phrase = _ends_introducer(folded, n)
+    if phrase is not None and not words[n - 1][2]:
+        return _capitalised(words[n][1]) or not _NEEDS_CAPITAL[phrase]
     # a second or third name word right after an introduced one ("меня зовут Анна Иванова");
     # in a script without capitals, the one word after the first ("اسمي أحمد علي")
     if n < 1 or words[n - 1][3] != "name" or words[n - 1][2]:
@@ -233,6 +246,4 @@ def _introduced(folded: list[str], words: list[list[str]], n: int) -> bool:
     if _capitalised(core):
         return True
     uncased = core.isalpha() and core.lower() == core.upper()
-    return uncased and n >= 2 and any(
-        folded[n - 2 - len(p) + 1 : n - 1] == list(p) for p, _ in _INTRODUCERS if n - 1 >= len(p)
-    )
+    return uncased and _ends_introducer(folded, n - 1) is not None
