@@ -77,14 +77,9 @@ async def test_failing_store_calls_do_not_stop_the_answer(
 
     # The question is stored (inbox_put works); every other call on the answer path fails.
     # Auto-delete reads as on, so that scheduling deletions is tried (and fails) too.
-    for name in (
-        "get_language",
-        "inbox_done",
-        "record_event",
-        "keep_unanswered",
-        "schedule_deletion",
-    ):
+    for name in ("get_language", "record_event", "keep_unanswered", "schedule_deletion"):
         monkeypatch.setattr(store, name, failing(name))
+    monkeypatch.setattr(store.inbox, "mark_done", failing("inbox_done"))
 
     async def autodelete_on(user_id: int) -> int:
         return 3600
