@@ -288,7 +288,8 @@ def refusal_blocks(answer: Answer, lang: str) -> list[str]:
 
 def answer_blocks(answer: Answer, lang: str, *, contacts: bool = True) -> list[str]:
     """The first message's paragraphs, in the order they are shown (`contacts=False` leaves
-    out phone numbers and contact lines, to measure the length of what is read).
+    out the 24/7 lines, the organizations with their contacts and the source links: what
+    remains is the text a person reads, whose length `waypoint eval` measures).
 
     An emergency gets the 24/7 lines, then the steps for its situation, and nothing else; any
     other question gets a direct answer, Do/Don't where risky, up to three organizations
@@ -327,11 +328,11 @@ def answer_blocks(answer: Answer, lang: str, *, contacts: bool = True) -> list[s
     if answer.guidance is not None and answer.guidance.kind != "passage" and answer.synthesized:
         blocks += _direct(answer.guidance, lang)[1:]  # the Do/Don't lists still apply
     shown = 2 if answer.guidance is not None and answer.guidance.kind != "passage" else 3
-    referrals = list(answer.referrals[: min(shown, MAX_REFERRALS)])
+    referrals = list(answer.referrals[: min(shown, MAX_REFERRALS)]) if contacts else []
     if referrals:
         blocks.append("🤝 <b>" + _t(lang, "Who can help") + "</b>")
         blocks += [_helper(ref, lang, contacts=contacts) for ref in referrals]
-    if answer.guidance is not None:
+    if answer.guidance is not None and contacts:
         source = _sources(answer.guidance, lang)
         if source:
             blocks.append(source)

@@ -225,7 +225,7 @@ class Engine:
                 base,
                 search_unavailable=True,
                 general_contacts=self.emergency_contacts(ui),
-                guidance=self._protocol(qvec, readers) if emergency else None,
+                guidance=self._protocol(qvec, readers, question) if emergency else None,
                 timings_ms=timings,
             )
         timings["search"] = _ms(t1)
@@ -244,7 +244,7 @@ class Engine:
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
-        unit = self._protocol(qvec, readers) if emergency else None
+        unit = self._protocol(qvec, readers, question) if emergency else None
         if unit is None:
             unit = self._direct_unit(ranked, readers)
         guidance = unit or self._direct_passage(ranked, qvec)
@@ -279,9 +279,11 @@ class Engine:
             timings_ms=timings,
         )
 
-    def _protocol(self, qvec: np.ndarray, readers: tuple[str, ...]) -> Guidance | None:
+    def _protocol(
+        self, qvec: np.ndarray, readers: tuple[str, ...], text: str = ""
+    ) -> Guidance | None:
         """The emergency protocol for the situation the message describes."""
-        group, _ = self.units.nearest_protocol(qvec)
+        group, _ = self.units.nearest_protocol(qvec, text)
         unit = self.units.pick(group, readers) if group else None
         return from_unit(unit) if unit else None
 

@@ -26,11 +26,12 @@ METRICS = (
     "quote_in_user_language",
     "fragment_rate",
     "hotline_first",
+    "situation",
     "key_facts",
 )
 # Answer-shape figures measured on what the person reads (hybrid mode only); words are
 # reported as medians, the rest as means.
-WORD_METRICS = ("median_words", "median_words_emergency")
+WORD_METRICS = ("median_words", "median_words_emergency", "median_words_all")
 FRAGMENT_WORDS = 8
 
 
@@ -117,6 +118,8 @@ def shape_scores(case: Case, answer: Answer) -> dict[str, float | None]:
         numbers = [v for r in answer.emergency_contacts for k, v in r.contacts if "phone" in k]
         first_line = full.strip().split("\n\n")[0]
         scores["hotline_first"] = float(any(n in first_line for n in numbers))
+    if case.emergency and answer.emergency and case.situation:
+        scores["situation"] = float(answer.situation == case.situation)
     if case.key_facts:
         text = _fact_text(full)
         hits = [
@@ -125,6 +128,7 @@ def shape_scores(case: Case, answer: Answer) -> dict[str, float | None]:
         ]
         scores["key_facts"] = sum(hits) / len(hits)
     scores["words"] = float(words(body))
+    scores["words_all"] = float(words(full))
     return scores
 
 
@@ -150,7 +154,9 @@ def median_words(rows: Iterable[tuple[Case, Answer, dict[str, float | None]]]) -
 
     normal = [s["words"] or 0.0 for c, a, s in rows if a.answer_found and not a.emergency]
     urgent = [s["words"] or 0.0 for c, a, s in rows if a.emergency]
+    everything = [s["words_all"] or 0.0 for c, a, s in rows if a.answer_found]
     return {
+        "median_words_all": statistics.median(everything) if everything else None,
         "median_words": statistics.median(normal) if normal else None,
         "median_words_emergency": statistics.median(urgent) if urgent else None,
     }

@@ -14,7 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from bot.engine.text import tokens
 from ingest.schema import ChunkMeta, UnitParts, parse_unit, translation_group
+
+
+SITUATION_WORD_WEIGHT = 0.03  # per situation-specific word in the message
+SITUATION_WORDS_CAP = 3.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,20 @@ class UnitBook:
             self._units[unit.group][unit.language] = unit
         self._protocol_ids: list[str] = []
         self._protocol_vectors: np.ndarray | None = None
+        # Words that name one situation (or two) in any language: "обыск", "gözaltı", "پلیس".
+        words: dict[str, set[str]] = defaultdict(set)
+        for group, versions in self._units.items():
+            for unit in versions.values():
+                if unit.kind != "protocol":
+                    continue
+                text = " ".join((unit.title, unit.question, unit.parts.answer, *unit.parts.steps))
+                for token in tokens(text):
+                    words[token].add(group)
+        self._situation_words = {
+            t: {g: 1.0 / len(groups) ** 2 for g in groups}
+            for t, groups in words.items()
+            if len(groups) <= 2
+        }
 
     def __len__(self) -> int:
         return len(self._units)
@@ -87,8 +106,11 @@ class UnitBook:
         self._protocol_ids = ids
         self._protocol_vectors = vectors
 
-    def nearest_protocol(self, vector: np.ndarray) -> tuple[str | None, float]:
-        """The protocol whose text (in any language) is closest to the message."""
+    def nearest_protocol(
+        self, vector: np.ndarray, text: str = ""
+    ) -> tuple[str | None, float]:
+        """The protocol whose text (in any language) is closest to the message: meaning by
+        the encoder, plus the words that belong to one situation only."""
         if self._protocol_vectors is None or not len(self._protocol_ids):
             return None, 0.0
         sims = self._protocol_vectors @ vector
@@ -97,6 +119,12 @@ class UnitBook:
             by_group[translation_group(doc_id)].append(float(sim))
         # Mean of the closest translations: one lucky language does not decide the situation.
         scored = {g: float(np.mean(sorted(v)[-3:])) for g, v in by_group.items()}
+        lexical: dict[str, float] = defaultdict(float)
+        for token in set(tokens(text[:2000])):
+            for g, weight in self._situation_words.get(token, {}).items():
+                lexical[g] += weight
+        for g in scored:
+            scored[g] += SITUATION_WORD_WEIGHT * min(lexical[g], SITUATION_WORDS_CAP)
         group = max(scored, key=lambda g: scored[g])
         return group, scored[group]
 
