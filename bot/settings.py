@@ -6,12 +6,20 @@ WAYPOINT_PROXY_URL, WAYPOINT_ADMIN_IDS, WAYPOINT_LOG_FORMAT, WAYPOINT_EMBEDDINGS
 WAYPOINT_LLM_BASE_URL, WAYPOINT_LLM_MODEL, WAYPOINT_LLM_TIMEOUT, WAYPOINT_SECRET_KEY,
 WAYPOINT_SECRET_KEY_FILE,
 WAYPOINT_KEEP_UNANSWERED, WAYPOINT_RETENTION_DAYS, WAYPOINT_HTTP_PORT, WAYPOINT_HTTP_HOST,
-WAYPOINT_RATE_LIMIT, WAYPOINT_SINGLE_ADMIN_PUBLISH.
+WAYPOINT_RATE_LIMIT, WAYPOINT_SINGLE_ADMIN_PUBLISH, WAYPOINT_CHROMA_TOKEN, WAYPOINT_CHROMA_CA_FILE.
+
+Secrets (the bot token, the HMAC key, the Chroma token, a proxy URL that may carry a
+password) are left out of `repr()` and never echoed in an error message.
+
+Importing this module turns LangSmith/LangChain tracing off for the process, whatever the
+environment says: every entry point reads its settings before anything imports LangChain, and
+a trace would send people's questions to a third party.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +28,31 @@ from typing import Any, Literal, TypeVar
 from dotenv import dotenv_values
 
 T = TypeVar("T")
+
+TRACING_VARIABLES = (
+    "LANGSMITH_TRACING",
+    "LANGSMITH_TRACING_V2",
+    "LANGCHAIN_TRACING",
+    "LANGCHAIN_TRACING_V2",
+)
+
+
+def disable_tracing() -> None:
+    """Force LangSmith tracing off (environment, and LangSmith's cached copy of it)."""
+    for name in TRACING_VARIABLES:
+        os.environ[name] = "false"
+    utils = sys.modules.get("langsmith.utils")
+    if utils is not None:  # already imported: drop its cached reading of the environment
+        cache_clear = getattr(getattr(utils, "get_env_var", None), "cache_clear", None)
+        if cache_clear is not None:
+            cache_clear()
+
+
+disable_tracing()
+
+SECRET_VARIABLES = frozenset(
+    {"TELEGRAM_BOT_TOKEN", "WAYPOINT_SECRET_KEY", "WAYPOINT_CHROMA_TOKEN", "WAYPOINT_PROXY_URL"}
+)
 
 EMBEDDINGS_CHOICES = ("hybrid", "minilm", "use", "e5", "hybrid-e5")
 
@@ -33,10 +66,10 @@ class Settings:
     data_dir: Path = Path("data")
     knowledge_dir: Path = Path("knowledge")
     chroma_url: str | None = None
-    telegram_bot_token: str | None = None
+    telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_api_base_url: str | None = None
     telegram_api_base_file_url: str | None = None
-    proxy_url: str | None = None
+    proxy_url: str | None = field(default=None, repr=False)  # may hold a password
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     log_format: Literal["text", "json"] = "text"
     embeddings: str = "hybrid"
@@ -51,6 +84,8 @@ class Settings:
     http_host: str = "127.0.0.1"
     rate_limit_per_minute: int = 10
     single_admin_publish: bool = False  # an admin may approve their own upload
+    chroma_token: str | None = field(default=None, repr=False)  # sent to CHROMA_URL
+    chroma_ca_file: Path | None = None  # CA bundle that signed CHROMA_URL's certificate
 
     @property
     def chroma_dir(self) -> Path:
@@ -87,7 +122,7 @@ class Settings:
             try:
                 return convert(raw)
             except (ValueError, TypeError) as exc:
-                raise SettingsError(f"{name}: {exc}") from None
+                raise SettingsError(_safe_message(name, str(exc), raw)) from None
 
         def opt(name: str) -> str | None:
             return env.get(name, "").strip() or None
@@ -116,7 +151,41 @@ class Settings:
             http_host=get("WAYPOINT_HTTP_HOST", str, "127.0.0.1"),
             rate_limit_per_minute=get("WAYPOINT_RATE_LIMIT", _positive(int), 10),
             single_admin_publish=get("WAYPOINT_SINGLE_ADMIN_PUBLISH", _bool, False),
+            chroma_token=get("WAYPOINT_CHROMA_TOKEN", _token, None),
+            chroma_ca_file=get("WAYPOINT_CHROMA_CA_FILE", _existing_file, None),
         )
+
+
+def _safe_message(name: str, message: str, raw: str) -> str:
+    """`NAME: message` with no secret in it: a secret variable's value, and any password in
+    a URL, are replaced before the message can reach a terminal or a log."""
+    if name in SECRET_VARIABLES:
+        message = message.replace(repr(raw), "(value hidden)").replace(raw, "(value hidden)")
+    return f"{name}: {_redact_urls(message)}"
+
+
+def _redact_urls(text: str) -> str:
+    """Drop the user:password part of any URL in `text`."""
+    out = []
+    for word in text.split(" "):
+        scheme, sep, rest = word.partition("://")
+        if sep and "@" in rest.split("/", 1)[0]:
+            word = f"{scheme}://***@{rest.split('@', 1)[1]}"
+        out.append(word)
+    return " ".join(out)
+
+
+def _token(raw: str) -> str:
+    if not raw.isascii() or not raw.isprintable() or " " in raw:
+        raise ValueError("must be printable ASCII without spaces (letters, digits, punctuation)")
+    return raw
+
+
+def _existing_file(raw: str) -> Path:
+    path = Path(raw)
+    if not path.is_file():
+        raise ValueError(f"no such file: {raw!r}")
+    return path
 
 
 def _choice(*allowed: str) -> Callable[[str], str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,23 +30,84 @@ def collection_name(encoder: str) -> str:
     return f"waypoint-{encoder}"
 
 
-def chroma_client(chroma_dir: Path, chroma_url: str | None) -> Any:
-    """A Chroma client with telemetry off: HttpClient for a URL, else PersistentClient."""
+TOKEN_ENV = "WAYPOINT_CHROMA_TOKEN"
+CA_FILE_ENV = "WAYPOINT_CHROMA_CA_FILE"
+_TOKEN_PROVIDER = "chromadb.auth.token_authn.TokenAuthClientProvider"
+
+
+def chroma_client(
+    chroma_dir: Path,
+    chroma_url: str | None,
+    *,
+    token: str | None = None,
+    ca_file: Path | None = None,
+) -> Any:
+    """A Chroma client with telemetry off: HttpClient for a URL, else PersistentClient.
+
+    With a token (argument, else WAYPOINT_CHROMA_TOKEN) every request to the server carries
+    `Authorization: Bearer <token>`, which Chroma's token authentication checks. An https URL
+    is verified against the system CAs, or `ca_file` (else WAYPOINT_CHROMA_CA_FILE)."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    settings = ChromaSettings(anonymized_telemetry=False)
-    if chroma_url:
-        parsed = urlparse(chroma_url)
+    if not chroma_url:
+        chroma_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(
+            path=str(chroma_dir), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+    token = token or os.environ.get(TOKEN_ENV, "").strip() or None
+    ca = ca_file or (Path(os.environ[CA_FILE_ENV]) if os.environ.get(CA_FILE_ENV) else None)
+    parsed = urlparse(chroma_url)
+    https = parsed.scheme == "https"
+    options: dict[str, Any] = {"anonymized_telemetry": False}
+    if token:
+        options["chroma_client_auth_provider"] = _TOKEN_PROVIDER
+        options["chroma_client_auth_credentials"] = token
+        if not https and parsed.hostname not in ("127.0.0.1", "localhost", "::1"):
+            logger.warning(
+                "the Chroma token goes to %s without TLS; use an https CHROMA_URL",
+                parsed.hostname,
+            )
+    if https and ca is not None:
+        options["chroma_server_ssl_verify"] = str(ca)
+    status = _identity_status(chroma_url, token, ca)
+    if status in (401, 403):
+        if token:
+            reason = (
+                f"refused the token (check {TOKEN_ENV} against the server's "
+                "CHROMA_SERVER_AUTHN_CREDENTIALS)"
+            )
+        else:
+            reason = f"requires a token: set {TOKEN_ENV}"
+        raise IndexError_(f"the Chroma server at {chroma_url} {reason}")
+    with warnings.catch_warnings():
+        # Chroma hands a CA path to httpx as `verify=<str>`, which httpx deprecates.
+        warnings.filterwarnings("ignore", "`verify=<str>`", DeprecationWarning)
         return chromadb.HttpClient(
             host=parsed.hostname or "127.0.0.1",
-            port=parsed.port or (443 if parsed.scheme == "https" else 8000),
-            ssl=parsed.scheme == "https",
-            settings=settings,
+            port=parsed.port or (443 if https else 8000),
+            ssl=https,
+            settings=ChromaSettings(**options),
         )
-    chroma_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(chroma_dir), settings=settings)
+
+
+def _identity_status(chroma_url: str, token: str | None, ca: Path | None) -> int | None:
+    """The HTTP status of Chroma's identity endpoint with these credentials (None when the
+    server cannot be reached: the Chroma client then reports that in its own words)."""
+    import ssl
+
+    import httpx
+
+    verify: ssl.SSLContext | bool = True
+    if ca is not None:
+        verify = ssl.create_default_context(cafile=str(ca))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with httpx.Client(verify=verify, timeout=10) as http:
+            return http.get(f"{chroma_url}/api/v2/auth/identity", headers=headers).status_code
+    except httpx.HTTPError:
+        return None
 
 
 class IndexLock:
