@@ -106,7 +106,7 @@ class Engine:
         ids, vectors = collections[self.primary].vectors({"unit_kind": "protocol"})
         units.set_protocol_vectors(ids, vectors)
         if not self.units:  # teach triage once from the knowledge's own questions
-            self.triage.learn(units.questions_of("protocol"), units.questions_of("answer"))
+            self.triage.learn(units.questions_of("protocol"), units.calm_questions())
         self.units = units
         in_scope = units.questions() + self.topic_model.descriptions()
         self.scope = Scope(self.encoders[self.primary], in_scope)

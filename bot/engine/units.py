@@ -139,6 +139,18 @@ class UnitBook:
             if text
         ]
 
+    def calm_questions(self) -> list[str]:
+        """Questions of answer units that are never about danger now: the hard negatives of
+        triage. Units on emergencies or on legal aid (a relative detained) are left out."""
+        return [
+            text
+            for versions in self._units.values()
+            for u in versions.values()
+            if u.kind == "answer" and not {"emergency", "legal-aid"} & set(u.topics)
+            for text in (u.title, u.question)
+            if text
+        ]
+
     def questions(self) -> list[str]:
         """Every unit's title in every language: what people ask that we answer."""
         return [
