@@ -1,5 +1,7 @@
 """The built wheel works on its own: installed non-editable into a fresh venv, `waypoint
 ingest` and `waypoint ask` run from an unrelated directory against a small knowledge folder.
+And what the Docker image is built from holds together (no container engine runs here: the
+image's contract is checked on the Dockerfile, its hashed lock and its entrypoint).
 
 The venv gets the wheel and nothing else; the dependencies (torch, Chroma, the encoders) come
 from this project's environment through one .pth line (its site-packages, whose own .pth
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,8 +23,6 @@ from pathlib import Path
 import pytest
 
 from tests.support.llm_stub import LLMStub
-
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE_FILES = (
@@ -75,6 +76,8 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_the_wheel_carries_its_data(installed):
     code = (
         "import bot, bot.engine.synthesis as s, bot.engine.triage as t, bot.engine.scope as c\n"
@@ -94,6 +97,8 @@ def test_the_wheel_carries_its_data(installed):
     assert int(catalogs) >= 6
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_waypoint_ask_from_the_installed_wheel(installed, tmp_path):
     knowledge = tmp_path / "knowledge"
     for rel in KNOWLEDGE_FILES:
@@ -121,3 +126,77 @@ def test_waypoint_ask_from_the_installed_wheel(installed, tmp_path):
         assert record["language"] == "en" and not record["emergency"]
         # the LLM was asked with the packaged prompt templates
         assert stub.requests and "Question:" in stub.requests[0]["messages"][-1]["content"]
+
+
+DEV_TOOLS = {"pytest", "pytest-asyncio", "pytest-timeout", "hypothesis", "ruff", "mypy",
+             "types-pyyaml"}
+
+
+def _runtime_lock() -> dict[str, tuple[str, list[str]]]:
+    entries: dict[str, tuple[str, list[str]]] = {}
+    name = ""
+    for line in (ROOT / "docker" / "requirements.runtime.lock").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", "--extra-index-url")):
+            continue
+        if line.startswith("--hash=sha256:"):
+            entries[name][1].append(line.removeprefix("--hash=sha256:"))
+            continue
+        name, _, version = line.rstrip(" \\").partition("==")
+        entries[name] = (version, [])
+    return entries
+
+
+def test_runtime_lock_is_requirements_lock_without_dev_tools():
+    sys.path.insert(0, str(ROOT / "docker"))
+    try:
+        import runtime_lock
+    finally:
+        sys.path.remove(str(ROOT / "docker"))
+    locked = runtime_lock.pins()
+    entries = _runtime_lock()
+    assert entries, "docker/requirements.runtime.lock is empty"
+    for name, (version, digests) in entries.items():
+        assert locked.get(name) == version, f"{name}: {version} vs requirements.lock"
+        assert digests and all(len(d) == 64 for d in digests), f"{name} has no hash"
+    assert not DEV_TOOLS & set(entries)
+    needed = runtime_lock.runtime_closure() - runtime_lock.IN_BASE_IMAGE
+    assert needed <= set(entries), f"missing: {sorted(needed - set(entries))}"
+
+
+def test_dockerfile_contract():
+    text = (ROOT / "Dockerfile").read_text()
+    lines = [line.strip() for line in text.splitlines()]
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11\.\d+-slim", text, re.M)  # exact release
+    assert "pip install --require-hashes --no-deps -r /tmp/requirements.runtime.lock" in text
+    assert "--extra-index-url" not in text  # only inside the hashed lock
+    users = [line for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in ("USER root", "USER 0")
+    assert any(line.startswith("HEALTHCHECK") for line in lines) and "/healthz" in text
+    assert 'VOLUME ["/data", "/keys"]' in text
+    assert "WAYPOINT_KNOWLEDGE_DIR=/data/knowledge" in text
+    assert "requirements.lock -r" not in text and "pip install -r requirements.lock" not in text
+
+
+def test_entrypoint_refreshes_knowledge_and_keeps_uploads(tmp_path):
+    shipped = tmp_path / "shipped"
+    (shipped / "guides").mkdir(parents=True)
+    (shipped / "guides" / "visas.md").write_text("new")
+    (shipped / "organizations.yaml").write_text("orgs")
+    live = tmp_path / "data" / "knowledge"
+    (live / "uploads").mkdir(parents=True)
+    (live / "uploads" / "report.pdf").write_text("uploaded")
+    (live / "guides").mkdir()
+    (live / "guides" / "visas.md").write_text("old")
+    (live / "guides" / "removed.md").write_text("gone from the image")
+    env = dict(os.environ, WAYPOINT_SHIPPED_KNOWLEDGE=str(shipped),
+               WAYPOINT_KNOWLEDGE_DIR=str(live))
+    done = subprocess.run(
+        ["sh", str(ROOT / "docker" / "entrypoint.sh"), "echo", "started"], env=env,
+        capture_output=True, text=True, check=True,
+    )
+    assert done.stdout.strip() == "started"
+    assert (live / "guides" / "visas.md").read_text() == "new"
+    assert not (live / "guides" / "removed.md").exists()
+    assert (live / "organizations.yaml").read_text() == "orgs"
+    assert (live / "uploads" / "report.pdf").read_text() == "uploaded"
