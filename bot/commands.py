@@ -30,6 +30,8 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
         settings.data_dir,
         settings.chroma_url,
         encoders_for(settings.embeddings),
+        token=settings.chroma_token,
+        ca_file=settings.chroma_ca_file,
     ):
         err.print("[green]index is up to date[/green]")
         return 0
@@ -48,6 +50,8 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
             rebuild=args.rebuild,
             dry_run=args.dry_run,
             progress=None if args.json else progress,
+            token=settings.chroma_token,
+            ca_file=settings.chroma_ca_file,
         )
     except IngestError as exc:
         err.print(f"[red]ingest failed:[/red] {exc}")

@@ -28,19 +28,27 @@ def ingest(
     dry_run: bool = False,
     lock: bool = True,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    token: str | None = None,
+    ca_file: Path | None = None,
 ) -> IngestSummary:
     """Run one ingest. Takes the embedded index's lock unless the caller already holds it."""
     index_lock = IndexLock(data_dir, enabled=lock and chroma_url is None)
     with index_lock:
         if client is None:
-            client = chroma_client(data_dir / "chroma", chroma_url)
+            client = chroma_client(data_dir / "chroma", chroma_url, token=token, ca_file=ca_file)
         return Ingestor(knowledge_dir, client, encoders).run(
             rebuild=rebuild, dry_run=dry_run, progress=progress
         )
 
 
 def is_stale(
-    knowledge_dir: Path, data_dir: Path, chroma_url: str | None, encoder_names: Iterable[str]
+    knowledge_dir: Path,
+    data_dir: Path,
+    chroma_url: str | None,
+    encoder_names: Iterable[str],
+    *,
+    token: str | None = None,
+    ca_file: Path | None = None,
 ) -> bool:
     """True when the index is missing or any file's hash differs from what the index holds."""
     from ingest.documents import discover, doc_id_for
@@ -50,7 +58,7 @@ def is_stale(
 
     if chroma_url is None and not (data_dir / "chroma").is_dir():
         return True
-    client = chroma_client(data_dir / "chroma", chroma_url)
+    client = chroma_client(data_dir / "chroma", chroma_url, token=token, ca_file=ca_file)
     wanted = {doc_id_for(p, knowledge_dir): content_hash(p) for p in discover(knowledge_dir)}
     orgs = knowledge_dir / ORGANIZATIONS_FILE
     if orgs.is_file():

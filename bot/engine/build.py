@@ -377,7 +377,12 @@ def build_engine(settings: Settings, *, hold_lock: bool = True) -> Engine:
     lock.acquire()
 
     def connect() -> Any:
-        return chroma_client(settings.chroma_dir, settings.chroma_url)
+        return chroma_client(
+            settings.chroma_dir,
+            settings.chroma_url,
+            token=settings.chroma_token,
+            ca_file=settings.chroma_ca_file,
+        )
 
     try:
         client = connect()

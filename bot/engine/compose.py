@@ -27,7 +27,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。؟])\s+|\n+")
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s*")
 _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
-_INTERNAL_ID = re.compile(r"\s*\((?:[a-z0-9]+-)+[a-z0-9]+\)")  # "(interpol-ccf)"
+# A directory id in brackets, "(interpol-ccf)": bounded so the pattern stays linear.
+_INTERNAL_ID = re.compile(r"\s{0,3}\((?:[a-z0-9]{1,40}-){1,8}[a-z0-9]{1,40}\)")
 
 Encode = Callable[[list[str]], np.ndarray]
 

@@ -17,7 +17,6 @@ import numpy as np
 from bot.engine.text import tokens
 from ingest.schema import ChunkMeta, UnitParts, parse_unit, translation_group
 
-
 SITUATION_WORD_WEIGHT = 0.03  # per situation-specific word in the message
 SITUATION_WORDS_CAP = 3.0
 

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import IO, Any
 
-TOKEN_PATTERN = re.compile(r"\d+:[A-Za-z0-9_-]{30,}")
+TOKEN_PATTERN = re.compile(r"(?<!\d)\d{1,20}:[A-Za-z0-9_-]{30,}")
 REDACTED = "[token]"
 # Loggers that at DEBUG/INFO would print URLs with the token, SQL parameters or update
 # payloads (message texts): never below WARNING, whatever level the operator asks for.
