@@ -36,7 +36,7 @@ AUTH_ENV = {
     "CHROMA_SERVER_AUTHN_PROVIDER": "chromadb.auth.token_authn.TokenAuthenticationServerProvider",
     "CHROMA_SERVER_AUTHN_CREDENTIALS": TOKEN,
 }
-SERVER_PACKAGES = ("fastapi", "opentelemetry-instrumentation-fastapi")
+SERVER_PACKAGES = ("fastapi==0.165.0", "opentelemetry-instrumentation-fastapi==0.66b2")
 COLLECTIONS = "/api/v2/tenants/default_tenant/databases/default_database/collections"
 
 
