@@ -198,12 +198,14 @@ def load_encoder(name: str) -> Encoder:
 class BatchingEncoder:
     """Shares one encoder between concurrent callers by micro-batching.
 
-    Each `encode` call from any thread joins a queue; a worker takes whatever arrives within
-    `window_s` of the first request (up to `max_batch` texts) and encodes it as one batch, which
-    costs the multilingual encoder a fraction per text of what single calls cost.
+    Each `encode` call from any thread joins a queue. The worker encodes a request at once
+    when nothing else waits (no added latency without concurrency), and otherwise takes every
+    request that queued up while the previous batch was being encoded (up to `max_batch`
+    texts) as one batch, which costs the encoder a fraction per text of single calls.
+    `window_s` > 0 additionally waits that long for company after the first request.
     """
 
-    def __init__(self, inner: Encoder, *, window_s: float = 0.005, max_batch: int = 64) -> None:
+    def __init__(self, inner: Encoder, *, window_s: float = 0.0, max_batch: int = 64) -> None:
         import queue
 
         self.inner = inner
@@ -240,10 +242,12 @@ class BatchingEncoder:
             deadline = time.monotonic() + self.window_s
             while count < self.max_batch:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=remaining)
+                try:  # what is already waiting joins; wait only while the window is open
+                    item = (
+                        self._queue.get(timeout=remaining)
+                        if remaining > 0
+                        else self._queue.get_nowait()
+                    )
                 except queue.Empty:
                     break
                 if item is None:

@@ -23,7 +23,7 @@ from bot.engine.triage import Triage
 from bot.engine.types import Answer, Guidance, Referral
 from bot.engine.units import Unit, UnitBook
 from bot.settings import Settings
-from ingest.encoders import BatchingEncoder, Encoder
+from ingest.encoders import BatchingEncoder, Encoder, encode_as
 from ingest.index import Collection, IndexLock, chroma_client, open_collections
 from ingest.metadata import load_organizations, load_topics
 from ingest.schema import translation_group
@@ -146,7 +146,7 @@ class Engine:
         }
 
     def encode_query(self, question: str) -> dict[str, np.ndarray]:
-        return {name: enc.encode([question])[0] for name, enc in self.encoders.items()}
+        return {name: encode_as(enc, [question], "query")[0] for name, enc in self.encoders.items()}
 
     def answer(
         self,
