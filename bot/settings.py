@@ -27,6 +27,8 @@ from typing import Any, Literal, TypeVar
 
 from dotenv import dotenv_values
 
+from bot.engine.config import EngineConfig
+
 T = TypeVar("T")
 
 TRACING_VARIABLES = (
@@ -98,6 +100,20 @@ class Settings:
     @property
     def llm_enabled(self) -> bool:
         return bool(self.llm_base_url and self.llm_model)
+
+    def engine_config(self) -> EngineConfig:
+        """What the answer engine needs of these settings."""
+        return EngineConfig(
+            knowledge_dir=self.knowledge_dir,
+            data_dir=self.data_dir,
+            embeddings=self.embeddings,
+            chroma_url=self.chroma_url,
+            chroma_token=self.chroma_token,
+            chroma_ca_file=self.chroma_ca_file,
+            llm_base_url=self.llm_base_url,
+            llm_model=self.llm_model,
+            llm_timeout=self.llm_timeout,
+        )
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from ingest.encoders import Encoder
 from ingest.errors import DocumentError
 from ingest.index import Collection, drop_collections, open_collections
 from ingest.metadata import DocMeta, MetadataError, Organization, load_organizations, parse_meta
-from ingest.schema import embed_text, parse_unit
+from ingest.schema import IngestSummary, embed_text, parse_unit
 
 logger = logging.getLogger(__name__)
 
@@ -44,27 +43,6 @@ class Chunk:
     text: str  # what is quoted to users
     embed_text: str  # what is embedded and matched lexically (title and section included)
     metadata: dict[str, Any]
-
-
-@dataclass
-class IngestSummary:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    failed: int = 0
-    errors: list[dict[str, str]] = field(default_factory=list)
-    chunks_embedded: int = 0
-    chunks_total: int = 0
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["seconds"] = round(self.seconds, 3)
-        return data
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
 
 
 def content_hash(path: Path) -> str:

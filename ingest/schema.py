@@ -14,9 +14,10 @@ Three kinds of entries live in the index:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 KINDS = ("document", "unit", "organization")
@@ -101,6 +102,29 @@ def embed_text(meta: Mapping[str, Any], text: str) -> str:
         str(p) for p in (meta.get("title"), meta.get("section") or meta.get("question")) if p
     )
     return f"{head}\n{text}" if head else text
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest run did (`waypoint ingest --json` prints it; its keys are a contract)."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
 
 
 # -- answer units ------------------------------------------------------------------------------

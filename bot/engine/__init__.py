@@ -1,14 +1,16 @@
 """The answer engine: a defender's message in, a grounded `Answer` out. No Telegram imports.
 
-`build_engine(settings)` loads the encoders and opens the index once; `Engine.answer` is
+`build_engine(config)` (an `EngineConfig`, or the app settings that make one) loads the
+encoders and opens the index once; `Engine.answer` is
 blocking (encoding, Chroma) and is awaited from the bot through `asyncio.to_thread`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.engine.types import Answer, Passage, Referral
+from ingest.schema import IngestSummary
 
 __all__ = ["Answer", "AnswerEngine", "Passage", "Referral"]
 
@@ -31,8 +33,8 @@ class AnswerEngine(Protocol):
     def emergency_contacts(self, language: str = "en") -> tuple[Referral, ...]:
         """The 24/7 contacts, first in any emergency answer."""
 
-    def reindex(self) -> dict[str, Any]:
-        """Re-ingest knowledge/ (blocking); returns the summary of `waypoint ingest --json`."""
+    def reindex(self) -> IngestSummary:
+        """Re-ingest knowledge/ (blocking); returns the summary `waypoint ingest --json` prints."""
 
     def index_size(self) -> int:
         """Number of chunks in the index (0 when it is unavailable)."""

@@ -13,6 +13,7 @@ import numpy as np
 
 from bot.engine.compose import SentencePicker, from_passage, from_unit
 from bot.engine.compose import passages as make_passages
+from bot.engine.config import EngineConfig, HasEngineConfig, as_engine_config
 from bot.engine.guard import looks_like_injection
 from bot.engine.language import detect_language, ui_language
 from bot.engine.referrals import Referrals
@@ -22,11 +23,10 @@ from bot.engine.topics import TopicModel
 from bot.engine.triage import Triage
 from bot.engine.types import Answer, Guidance, Referral
 from bot.engine.units import Unit, UnitBook
-from bot.settings import Settings
 from ingest.encoders import BatchingEncoder, Encoder, encode_as
 from ingest.index import Collection, IndexLock, chroma_client, open_collections
 from ingest.metadata import load_organizations, load_topics
-from ingest.schema import translation_group
+from ingest.schema import IngestSummary, translation_group
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +52,10 @@ class Engine:
         client: Any,
         knowledge_dir: Path,
         connect: Any = None,
-        settings: Settings | None = None,
+        config: EngineConfig | None = None,
         lock: IndexLock | None = None,
     ) -> None:
-        self.settings = settings
+        self.config = config
         self.encoders = encoders
         self.client = client
         self.connect = connect  # makes a client when there is none yet (a server that was down)
@@ -75,14 +75,14 @@ class Engine:
         self._pool = cf.ThreadPoolExecutor(max_workers=4, thread_name_prefix="search")
         self._last_load = 0.0
         self.synthesizer: Any = None
-        if settings is not None and settings.llm_enabled:
+        if config is not None and config.llm_enabled:
             from bot.engine.synthesis import Synthesizer
 
-            assert settings.llm_base_url and settings.llm_model
+            assert config.llm_base_url and config.llm_model
             self.synthesizer = Synthesizer(
-                settings.llm_base_url, settings.llm_model, settings.llm_timeout
+                config.llm_base_url, config.llm_model, config.llm_timeout
             )
-        remote = settings is not None and settings.chroma_url is not None
+        remote = config is not None and config.chroma_url is not None
         try:
             self.load_index()
         except Exception as exc:
@@ -118,14 +118,22 @@ class Engine:
         except Exception:  # server unreachable
             return 0
 
-    def reindex(self) -> dict[str, Any]:
-        from ingest.pipeline import Ingestor
+    def reindex(self) -> IngestSummary:
+        """Bring the index up to date with knowledge/ while answering goes on."""
+        from ingest.service import ingest
 
-        summary = Ingestor(self.knowledge_dir, self.client, self.encoders).run()
+        summary = ingest(
+            knowledge_dir=self.knowledge_dir,
+            data_dir=self.config.data_dir if self.config else self.knowledge_dir,
+            chroma_url=self.config.chroma_url if self.config else None,
+            encoders=self.encoders,
+            client=self.client,
+            lock=False,  # the running engine holds the index lock already
+        )
         self.load_index()
         self.directory = load_organizations(self.knowledge_dir / "organizations.yaml")
         self.referrals = Referrals(self.directory)
-        return summary.to_dict()
+        return summary
 
     # -- answering ---------------------------------------------------------------------
     def detect_language(self, text: str) -> str:
@@ -369,8 +377,11 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
 
-def build_engine(settings: Settings, *, hold_lock: bool = True) -> Engine:
+def build_engine(
+    source: EngineConfig | HasEngineConfig, *, hold_lock: bool = True
+) -> Engine:
     """Load the configured encoders and open the index (embedded or CHROMA_URL)."""
+    settings = as_engine_config(source)
     from ingest.service import load_encoders
 
     lock = IndexLock(settings.data_dir, enabled=hold_lock and settings.chroma_url is None)
@@ -401,6 +412,6 @@ def build_engine(settings: Settings, *, hold_lock: bool = True) -> Engine:
         client=client,
         connect=connect,
         knowledge_dir=settings.knowledge_dir,
-        settings=settings,
+        config=settings,
         lock=lock,
     )

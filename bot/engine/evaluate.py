@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.engine.config import EngineConfig, HasEngineConfig
 from bot.engine.types import Answer
-from bot.settings import Settings
 
 MODES = ("hybrid", "bm25", "dense")
 METRICS = (
@@ -234,7 +234,7 @@ def evaluate(engine: Any, cases: list[Case]) -> dict[str, Any]:
     return result
 
 
-def main(settings: Settings, file: Path, *, as_json: bool) -> int:
+def main(settings: EngineConfig | HasEngineConfig, file: Path, *, as_json: bool) -> int:
     from rich.console import Console
     from rich.table import Table
 

@@ -53,7 +53,7 @@ async def stats(update: Update, context: Context) -> Outcome:
             not_found=s.not_found,
             emergency=s.emergency,
         ),
-        t(lang, "People: {people}", people=s.people),
+        t(lang, "People, counted once a day: {people}", people=s.people),
         t(lang, "Helpful: {yes}, not helpful: {no}", yes=s.helpful, no=s.not_helpful),
         t(
             lang,

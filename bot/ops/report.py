@@ -80,7 +80,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     """Print the report as rich tables."""
     console.print(
         f"[bold]Waypoint usage[/bold], last {report['days']} days (since {report['since']}): "
-        f"{report['questions']} questions from {report['people']} people, "
+        f"{report['questions']} questions; {report['people']} people counted once a day, "
         f"not found {report['not_found_rate']:.0%}"
     )
     by_day = Table(title="Questions by day")

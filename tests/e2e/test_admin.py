@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.i18n import gettext
 from tests.e2e.conftest import ADMIN, ALICE, ask, buttons, command, is_answer, running, settled
 from tests.support.botapi import BotAPI, User
 
@@ -24,7 +25,7 @@ async def test_stats_and_gaps(api: BotAPI, bot: Any) -> None:
     (stats,) = await command(api, ADMIN, "stats", "30")
     assert "Usage over the last 30 days" in stats["text"]
     assert "Questions: 2 (answered 1, not found 1, emergency 0)" in stats["text"]
-    assert "People: 1" in stats["text"]
+    assert gettext("en", "People, counted once a day: {people}", people=1) in stats["text"]
     (gaps,) = await command(api, ADMIN, "gaps")
     assert "nothing about &lt;b&gt;this&lt;/b&gt;" in gaps["text"]
 

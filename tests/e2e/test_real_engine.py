@@ -95,7 +95,7 @@ async def test_real_engine_over_a_chroma_server(
         Ingestor(REPO / "knowledge", client, real_encoders).run()
         settings = real_settings.with_(chroma_url=server.url)
         engine = Engine(encoders=real_encoders, client=client, knowledge_dir=REPO / "knowledge",
-                        settings=settings)
+                        config=settings.engine_config())
         async with running(settings, engine, clock):
             (reply,) = await ask(api, CANARY_USER, "How do I apply to Shelter City?")
             assert "Shelter City" in reply["text"]

@@ -23,7 +23,10 @@ def test_server_down_answers_fast_with_contacts_then_recovers(corpus, tmp_path, 
         Ingestor(corpus, client, fake_encoders).run()
         settings = Settings(knowledge_dir=corpus, data_dir=tmp_path, chroma_url=server.url)
         engine = Engine(
-            encoders=fake_encoders, client=client, knowledge_dir=corpus, settings=settings
+            encoders=fake_encoders,
+            client=client,
+            knowledge_dir=corpus,
+            config=settings.engine_config(),
         )
         assert engine.answer("How do I challenge a red notice?").answer_found
 
@@ -53,7 +56,7 @@ def test_engine_starts_while_the_server_is_down(corpus, tmp_path, fake_encoders)
         encoders=fake_encoders,
         client=None,
         knowledge_dir=corpus,
-        settings=settings,
+        config=settings.engine_config(),
         connect=lambda: chroma_client(tmp_path, server.url),
     )
     answer = engine.answer("red notice")

@@ -84,4 +84,4 @@ def test_chat_answers_from_stdin(corpus, tmp_path):
         stdin="How do I challenge a red notice at the CCF?\n",
     )
     assert result.returncode == 0, result.stderr
-    assert "Challenging a red notice" in result.stdout
+    assert "example.org/guides-red-notices.md" in result.stdout  # the answer links its source

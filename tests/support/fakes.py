@@ -17,9 +17,9 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from bot.engine.types import Answer, Passage, Referral
+from ingest.schema import IngestSummary
 
 HOTLINE = Referral(
     id="front-line-defenders",
@@ -178,7 +178,7 @@ class FakeEngine:
     def emergency_contacts(self, language: str = "en") -> tuple[Referral, ...]:
         return (HOTLINE,)
 
-    def reindex(self) -> dict[str, Any]:
+    def reindex(self) -> IngestSummary:
         self.reindex_delay.wait(timeout=30)
         self.reindexed += 1
         errors = []
@@ -189,17 +189,17 @@ class FakeEngine:
                 if b"BROKEN" in path.read_bytes():
                     reason = "not UTF-8 text (byte 0)"
                     errors.append({"file": f"uploads/{path.name}", "reason": reason})
-        return {
-            "added": 1,
-            "updated": 0,
-            "unchanged": 20,
-            "removed": 0,
-            "failed": len(errors),
-            "errors": errors,
-            "chunks_embedded": 3,
-            "chunks_total": self.size,
-            "seconds": 0.2,
-        }
+        return IngestSummary(
+            added=1,
+            updated=0,
+            unchanged=20,
+            removed=0,
+            failed=len(errors),
+            errors=errors,
+            chunks_embedded=3,
+            chunks_total=self.size,
+            seconds=0.2,
+        )
 
     def index_size(self) -> int:
         return self.size

@@ -169,7 +169,10 @@ def test_llm_answer_is_kept_when_grounded_and_dropped_on_timeout(corpus, tmp_pat
     with LLMStub() as stub:
         settings = Settings(llm_base_url=stub.url, llm_model="local", llm_timeout=1.0)
         engine = Engine(
-            encoders=fake_encoders, client=client, knowledge_dir=corpus, settings=settings
+            encoders=fake_encoders,
+            client=client,
+            knowledge_dir=corpus,
+            config=settings.engine_config(),
         )
         stub.reply = "The CCF takes requests through its online portal [1]."
         answer = engine.answer("How do I challenge a red notice at the CCF?")

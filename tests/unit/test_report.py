@@ -101,7 +101,8 @@ async def test_build_report_on_seeded_data(tmp_path: Path) -> None:
         report = await build_report(store, 3)
 
     assert report["days"] == 3 and report["since"] == "2026-03-08T00:00:00+00:00"
-    assert report["questions"] == 5 and report["people"] == 4
+    # people are counted per day (distinct people a day, summed): 2 yesterday + 4 today
+    assert report["questions"] == 5 and report["people"] == 6
     assert report["outcomes"] == {"answered": 3, "not_found": 1, "emergency": 1}
     assert report["not_found_rate"] == 0.2
     assert report["per_day"] == [
@@ -120,7 +121,7 @@ async def test_build_report_on_seeded_data(tmp_path: Path) -> None:
             "relocation": {"helpful": 0, "not_helpful": 1},
         },
     }
-    assert report["latency_ms"]["p50"] == 400.0
+    assert report["latency_ms"]["p50"] == pytest.approx(400.0, rel=0.01)  # 2 %-wide buckets
     assert report["gaps"] == [
         {
             "text": "where can I hide, call me [phone]",
