@@ -14,7 +14,8 @@ from ingest.metadata import Organization
 EMERGENCY_LINE_BONUS = 0.3
 DIRECT_BONUS = 0.1
 FOCUS_MARGIN = 0.15  # organizations must share a topic this close to the question's best
-PREFERRED_BONUS = 2.0  # organizations the answer unit names for this question lead
+NAMED_BONUS = 3.0  # an organization the person names is what they asked about
+PREFERRED_BONUS = 0.5  # organizations the answer unit names for this question lead
 UNVERIFIED_MARKERS = ("unverified", "confirm", "unconfirmed", "check")
 # Directory contact keys -> what the contact is, for its label. A phone flagged
 # `hotline_24_7` is the 24/7 line; a grant application form is never a contact form.
@@ -105,7 +106,7 @@ class Referrals:
         for oid in direct:
             score[oid] += DIRECT_BONUS
         for oid in named:
-            score[oid] += 1.0
+            score[oid] += NAMED_BONUS
         for n, oid in enumerate(preferred):
             if oid in self.orgs:
                 score[oid] += PREFERRED_BONUS - 0.1 * n

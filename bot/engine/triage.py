@@ -22,7 +22,7 @@ DATA = Path(__file__).with_name("triage.yaml")
 CLEAR_MARGIN = 0.10
 CLEAR_FLOOR = 0.25
 # Lexical cues (a `now` cue with a `danger` cue) flag a message unless it is clearly calm.
-LEXICAL_MARGIN = -0.04
+LEXICAL_MARGIN = -0.06
 
 
 @dataclass(frozen=True)
