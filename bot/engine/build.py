@@ -149,6 +149,7 @@ class Engine:
         english = language == "en"
         return {
             "use": 1.0,
+            "e5": 1.0,
             "minilm": 1.0 if english else 0.25,
             "bm25": 1.0 if english else 0.5,
         }
