@@ -27,18 +27,6 @@ SHOWN_STEPS = 5  # a protocol fits one phone screen; its most urgent steps come 
 REASON_WORDS = 10
 MAX_URL_CHARS = 1024
 
-TOPIC_LABELS: dict[str, str] = {
-    "red-notices": N_("INTERPOL red notices"),
-    "visas": N_("Visas"),
-    "relocation": N_("Relocation"),
-    "emergency": N_("Emergency"),
-    "grants": N_("Emergency grants"),
-    "digital-security": N_("Digital security"),
-    "legal-aid": N_("Legal aid"),
-    "journalists": N_("Journalists"),
-    "advocacy": N_("Advocacy"),
-}
-TOPICS: tuple[str, ...] = tuple(TOPIC_LABELS)
 
 _CONTACT_LABELS: dict[str, str] = {
     "phone_24_7": N_("24/7 phone"),
@@ -100,12 +88,6 @@ def _link(url: str, label: str) -> str:
 
 def _t(lang: str, msgid: str, **values: object) -> str:
     return esc(gettext(lang, msgid, **values))
-
-
-def topic_label(topic: str, lang: str) -> str:
-    """The topic's name in `lang` (plain text; the id itself if it is not in the vocabulary)."""
-    msgid = TOPIC_LABELS.get(topic)
-    return gettext(lang, msgid) if msgid else topic
 
 
 def language_label(code: str, lang: str) -> str:
@@ -372,10 +354,11 @@ def render_more_sources(answer: Answer, lang: str) -> list[str]:
 def render_organizations(
     referrals: Iterable[Referral], lang: str, *, topic: str | None = None
 ) -> list[str]:
-    """The directory (or one topic's part of it) as HTML messages."""
+    """The directory (or one topic's part of it) as HTML messages; `topic` is the topic's
+    name in `lang` (from the vocabulary)."""
     refs = list(referrals)
     if topic:
-        header = _t(lang, "Organizations that can help: {topic}", topic=topic_label(topic, lang))
+        header = _t(lang, "Organizations that can help: {topic}", topic=topic)
     else:
         header = _t(lang, "Organizations that can help")
     if not refs:

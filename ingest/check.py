@@ -242,14 +242,15 @@ def check_knowledge(root: Path, today: dt.date | None = None) -> CheckReport:
     today = today or dt.date.today()
     report = CheckReport()
     orgs: dict[str, Organization] = {}
+    topics: set[str] = set()
     try:
-        orgs = load_organizations(root / "organizations.yaml")
-    except MetadataError as exc:
-        report.errors.append(("organizations.yaml", str(exc)))
-    try:
-        load_topics(root / "topics.yaml")
+        topics = set(load_topics(root / "topics.yaml"))
     except MetadataError as exc:
         report.errors.append(("topics.yaml", str(exc)))
+    try:
+        orgs = load_organizations(root / "organizations.yaml", topics)
+    except MetadataError as exc:
+        report.errors.append(("organizations.yaml", str(exc)))
     glossary: list[GlossaryTerm] = []
     try:
         glossary = load_glossary(root / GLOSSARY_FILE)
@@ -270,7 +271,7 @@ def check_knowledge(root: Path, today: dt.date | None = None) -> CheckReport:
             report.documents += 1
             try:
                 doc = loader.load(path, root)
-                meta = parse_meta(doc.meta, set(orgs) if orgs else None)
+                meta = parse_meta(doc.meta, set(orgs) if orgs else None, topics)
             except DocumentError as exc:
                 report.errors.append((doc_id, exc.reason))
                 continue

@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from ingest.languages import CODES
 from ingest.schema import SITUATIONS, UNIT_KINDS
 
-TOPICS: tuple[str, ...] = (
-    "red-notices",
-    "visas",
-    "relocation",
-    "emergency",
-    "grants",
-    "digital-security",
-    "legal-aid",
-    "journalists",
-    "advocacy",
-)
 LANGUAGES: tuple[str, ...] = CODES  # every language of the table (ingest/languages.py)
 
 
@@ -80,10 +78,16 @@ class DocMeta(BaseModel):
 
     @field_validator("topics")
     @classmethod
-    def _topics(cls, value: list[str]) -> list[str]:
-        unknown = [t for t in value if t not in TOPICS]
+    def _topics(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        allowed = (info.context or {}).get("topics")
+        if allowed is None:  # no vocabulary given: the caller checks topics itself
+            return value
+        unknown = [t for t in value if t not in allowed]
         if unknown:
-            raise ValueError(f"unknown topic(s) {', '.join(unknown)}; allowed: {', '.join(TOPICS)}")
+            raise ValueError(
+                f"unknown topic(s) {', '.join(unknown)}; topics.yaml allows: "
+                + ", ".join(sorted(allowed))
+            )
         return value
 
     @field_validator("sources", "organizations", "regions", mode="before")
@@ -106,10 +110,15 @@ class DocMeta(BaseModel):
             return None
 
 
-def parse_meta(raw: dict[str, Any], known_orgs: set[str] | None = None) -> DocMeta:
-    """Validate a metadata mapping; raise MetadataError naming the bad field."""
+def parse_meta(
+    raw: dict[str, Any],
+    known_orgs: set[str] | None = None,
+    topics: Collection[str] | None = None,
+) -> DocMeta:
+    """Validate a metadata mapping against the directory and the topic vocabulary (the ids
+    of `topics.yaml`); raise MetadataError naming the bad field."""
     try:
-        meta = DocMeta.model_validate(raw)
+        meta = DocMeta.model_validate(raw, context={"topics": topics})
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "metadata"
@@ -156,8 +165,14 @@ class Organization:
         return "\n".join(p for p in parts if p)
 
 
-def load_organizations(path: Path) -> dict[str, Organization]:
-    """Read `organizations.yaml`; raise MetadataError on a malformed entry."""
+def load_organizations(
+    path: Path, topics: Collection[str] | None = None
+) -> dict[str, Organization]:
+    """Read `organizations.yaml`; raise MetadataError on a malformed entry or, given the
+    vocabulary, on a topic `topics.yaml` does not define. The default vocabulary is the
+    `topics.yaml` beside the directory."""
+    if topics is None:
+        topics = topic_ids(path.parent)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -181,7 +196,7 @@ def load_organizations(path: Path) -> dict[str, Organization]:
             )
         except (KeyError, TypeError) as exc:
             raise MetadataError(f"{path.name}: organization #{n + 1}: missing {exc}") from None
-        bad = [t for t in org.topics if t not in TOPICS]
+        bad = [t for t in org.topics if t not in topics]
         if bad:
             raise MetadataError(f"{path.name}: {org.id}: unknown topic(s) {', '.join(bad)}")
         orgs[org.id] = org
@@ -196,19 +211,55 @@ class Topic:
     keywords: dict[str, list[str]]
 
 
+TOPICS_FILE = "topics.yaml"
+_TOPIC_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
 def load_topics(path: Path) -> dict[str, Topic]:
-    """Read `topics.yaml` (multilingual descriptions of the vocabulary); empty if absent."""
-    if not path.is_file():
-        return {t: Topic(t, {"en": t}, {"en": t.replace("-", " ")}, {}) for t in TOPICS}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    """Read `topics.yaml`, the only list of topics: ids, and names, descriptions and keywords
+    per language. Raise MetadataError when it is missing or malformed."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise MetadataError(f"{path.name}: {exc}") from None
     topics: dict[str, Topic] = {}
     for raw in data.get("topics") or []:
-        if raw.get("id") not in TOPICS:
-            raise MetadataError(f"{path.name}: unknown topic {raw.get('id')!r}")
-        topics[raw["id"]] = Topic(
+        topic_id = str(raw.get("id") or "")
+        if not _TOPIC_ID.match(topic_id):
+            raise MetadataError(f"{path.name}: topic id {topic_id!r} must be lower-case-words")
+        if not (raw.get("descriptions") or {}).get("en"):
+            raise MetadataError(f"{path.name}: topic {topic_id!r} needs an English description")
+        topics[topic_id] = Topic(
             id=raw["id"],
             names=dict(raw.get("names") or {}),
             descriptions=dict(raw.get("descriptions") or {}),
             keywords={k: [str(w) for w in v or []] for k, v in (raw.get("keywords") or {}).items()},
         )
+    if not topics:
+        raise MetadataError(f"{path.name}: no topics defined")
     return topics
+
+
+class Vocabulary:
+    """The topics of `topics.yaml` in their order, with their names per language."""
+
+    def __init__(self, topics: dict[str, Topic]) -> None:
+        self.topics = topics
+        self.ids: tuple[str, ...] = tuple(topics)
+
+    @classmethod
+    def from_dir(cls, knowledge_dir: Path) -> Vocabulary:
+        return cls(load_topics(knowledge_dir / TOPICS_FILE))
+
+    def __contains__(self, topic: object) -> bool:
+        return topic in self.topics
+
+    def name(self, topic: str, language: str) -> str:
+        """The topic's name in `language` (else English, else its id)."""
+        names = self.topics[topic].names if topic in self.topics else {}
+        return names.get(language) or names.get("en") or topic
+
+
+def topic_ids(knowledge_dir: Path) -> set[str]:
+    """The topic ids `knowledge_dir/topics.yaml` defines."""
+    return set(load_topics(knowledge_dir / TOPICS_FILE))

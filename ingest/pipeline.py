@@ -24,7 +24,15 @@ from ingest.documents import Loader, RawDocument, discover, doc_id_for, file_has
 from ingest.encoders import Encoder
 from ingest.errors import DocumentError
 from ingest.index import Collection, drop_collections, open_collections
-from ingest.metadata import DocMeta, MetadataError, Organization, load_organizations, parse_meta
+from ingest.metadata import (
+    TOPICS_FILE,
+    DocMeta,
+    MetadataError,
+    Organization,
+    load_organizations,
+    parse_meta,
+    topic_ids,
+)
 from ingest.schema import IngestSummary, embed_text, parse_unit
 
 logger = logging.getLogger(__name__)
@@ -184,6 +192,12 @@ class Ingestor:
             summary.failed = 1
             summary.errors.append({"file": str(self.root), "reason": "knowledge folder not found"})
             return summary
+        try:  # the vocabulary every document and organization is checked against
+            topics = topic_ids(self.root)
+        except MetadataError as exc:  # without it nothing can be validated: change nothing
+            summary.failed = 1
+            summary.errors.append({"file": TOPICS_FILE, "reason": str(exc)})
+            return summary
         if rebuild and not dry_run:
             drop_collections(self.client, list(self.encoders))
         dims = {name: enc.dim for name, enc in self.encoders.items()}
@@ -196,7 +210,7 @@ class Ingestor:
         if orgs_path.is_file():
             digest = content_hash(orgs_path)
             try:
-                orgs = load_organizations(orgs_path)
+                orgs = load_organizations(orgs_path, topics)
                 known_orgs = set(orgs)
                 units.append(
                     (ORGANIZATIONS_FILE, digest, lambda: organization_chunks(orgs, digest))
@@ -208,7 +222,9 @@ class Ingestor:
 
         for path in discover(self.root):
             doc_id = doc_id_for(path, self.root)
-            units.append((doc_id, "", functools.partial(self._chunks_for, path, known_orgs)))
+            units.append(
+                (doc_id, "", functools.partial(self._chunks_for, path, known_orgs, topics))
+            )
 
         present = {doc_id for doc_id, _, _ in units}
         pending: list[tuple[str, bool, list[Chunk], list[str]]] = []
@@ -258,10 +274,12 @@ class Ingestor:
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _chunks_for(self, path: Path, known_orgs: set[str] | None) -> list[Chunk]:
+    def _chunks_for(
+        self, path: Path, known_orgs: set[str] | None, topics: set[str]
+    ) -> list[Chunk]:
         doc = self.loader.load(path, self.root)
         try:
-            meta = parse_meta(doc.meta, known_orgs)
+            meta = parse_meta(doc.meta, known_orgs, topics)
         except MetadataError as exc:
             raise DocumentError(doc.doc_id, f"metadata: {exc}") from None
         return split(doc, meta, "")

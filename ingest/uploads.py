@@ -26,7 +26,7 @@ import frontmatter
 import yaml
 
 from ingest.documents import SIDECAR
-from ingest.metadata import MetadataError, load_organizations, parse_meta
+from ingest.metadata import MetadataError, load_organizations, parse_meta, topic_ids
 
 UPLOAD_DIR = "uploads"  # under knowledge/
 PENDING_DIR = "pending"  # under the data dir
@@ -111,7 +111,11 @@ def _source_problems(url: str) -> list[str]:
 
 
 def build_meta(
-    fields: dict[str, Any], name: str, today: dt.date, known_orgs: set[str] | None = None
+    fields: dict[str, Any],
+    name: str,
+    today: dt.date,
+    known_orgs: set[str] | None = None,
+    topics: set[str] | None = None,
 ) -> dict[str, Any]:
     """The document's metadata, validated as ingest and `waypoint check` do (UploadError)."""
     if not fields.get("topics"):
@@ -129,13 +133,21 @@ def build_meta(
     if fields.get("regions"):
         meta["regions"] = fields["regions"]
     try:
-        parse_meta(meta, known_orgs)
+        parse_meta(meta, known_orgs, topics)
     except MetadataError as exc:
         raise UploadError(str(exc)) from None
     problems = _source_problems(meta["source_url"])
     if problems:
         raise UploadError("source: " + "; ".join(problems))
     return meta
+
+
+def known_topics(knowledge_dir: Path) -> set[str] | None:
+    """The topic ids of `topics.yaml` (None if it cannot be read)."""
+    try:
+        return topic_ids(knowledge_dir)
+    except MetadataError:
+        return None
 
 
 def known_organizations(knowledge_dir: Path) -> set[str] | None:

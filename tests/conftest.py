@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -120,6 +121,7 @@ def corpus(tmp_path: Path) -> Path:
     root = tmp_path / "knowledge"
     root.mkdir()
     (root / "organizations.yaml").write_text(ORGS_YAML, encoding="utf-8")
+    shutil.copy(REPO / "knowledge" / "topics.yaml", root / "topics.yaml")  # the vocabulary
     write_doc(
         root,
         "guides/red-notices.md",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.engine.types import Answer, Passage, Referral
+from ingest.metadata import Vocabulary
 from ingest.schema import IngestSummary
 
 __all__ = ["Answer", "AnswerEngine", "Passage", "Referral"]
@@ -17,6 +18,8 @@ __all__ = ["Answer", "AnswerEngine", "Passage", "Referral"]
 
 class AnswerEngine(Protocol):
     """What the Telegram layer and the CLI need from the engine."""
+
+    vocabulary: Vocabulary  # the topics of knowledge/topics.yaml, with their names
 
     def answer(
         self, question: str, *, language: str | None = None, topic: str | None = None

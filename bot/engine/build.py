@@ -25,7 +25,7 @@ from bot.engine.types import Answer, Guidance, Referral
 from bot.engine.units import Unit, UnitBook
 from ingest.encoders import BatchingEncoder, Encoder, encode_as
 from ingest.index import Collection, IndexLock, chroma_client, open_collections
-from ingest.metadata import load_organizations, load_topics
+from ingest.metadata import Vocabulary, load_organizations
 from ingest.schema import IngestSummary, translation_group
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,8 @@ class Engine:
         self.directory = load_organizations(knowledge_dir / "organizations.yaml")
         self.referrals = Referrals(self.directory)
         primary = encoders[self.primary]
-        self.topic_model = TopicModel(primary, load_topics(knowledge_dir / "topics.yaml"))
+        self.vocabulary = Vocabulary.from_dir(knowledge_dir)
+        self.topic_model = TopicModel(primary, self.vocabulary.topics)
         self.triage = Triage(primary)
         self.picker = SentencePicker(primary.encode)
         self.collections: dict[str, Collection] = {}

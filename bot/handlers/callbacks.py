@@ -51,7 +51,9 @@ async def who_can_help(update: Update, context: Context) -> Outcome:
         more = await asyncio.to_thread(services(context).engine.organizations, topic, lang)
         known = {r.id for r in referrals}
         referrals += [r for r in more if r.id not in known]
-    await reply(update, context, render_organizations(referrals, lang, topic=topic))
+    vocabulary = services(context).engine.vocabulary
+    name = vocabulary.name(topic, lang) if topic and topic in vocabulary else None
+    await reply(update, context, render_organizations(referrals, lang, topic=name))
     return Outcome("shown", lang, (topic,) if topic else ())
 
 

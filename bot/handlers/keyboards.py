@@ -19,23 +19,25 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.engine.types import Answer
 from bot.handlers.base import Context
 from bot.i18n import LANGUAGES, gettext, language_name, supported
-from bot.render import TOPICS, topic_label
+from ingest.metadata import Vocabulary
 
 MAX_DATA_BYTES = 64
 TOKEN = r"([A-Za-z0-9_-]{1,16})"
-TOPIC = r"([a-z-]{1,24})"
+TOPIC = r"([a-z0-9-]{1,24})"
 NO_TOPIC = "-"
 AUTODELETE_CHOICES: dict[str, int | None] = {"off": None, "1h": 3600, "24h": 86400}
 
 
-def topic_or_none(value: str | None) -> str | None:
-    """`value` if it is a topic of the vocabulary, else None."""
-    return value if value in TOPICS else None
+def topic_or_none(value: str | None, vocabulary: Vocabulary | None = None) -> str | None:
+    """`value` if it is a topic id (of `vocabulary`, when given), else None."""
+    if not value or value == NO_TOPIC or not re.fullmatch(TOPIC, value):
+        return None
+    return value if vocabulary is None or value in vocabulary else None
 
 
-def first_topic(answer: Answer) -> str | None:
+def first_topic(answer: Answer, vocabulary: Vocabulary | None = None) -> str | None:
     """The answer's main topic, if it is one of the vocabulary."""
-    return topic_or_none(answer.topics[0]) if answer.topics else None
+    return topic_or_none(answer.topics[0], vocabulary) if answer.topics else None
 
 
 class CallbackData:
@@ -194,14 +196,19 @@ def language_keyboard(current: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[:3], buttons[3:]])
 
 
-def topic_keyboard(lang: str) -> InlineKeyboardMarkup:
-    emergency = TopicChoice("emergency").button("🚨 " + topic_label("emergency", lang))
+def topic_keyboard(lang: str, vocabulary: Vocabulary) -> InlineKeyboardMarkup:
+    """One button per topic of the vocabulary; emergencies first, on a row of their own."""
+    rows = []
+    if "emergency" in vocabulary:
+        rows.append(
+            [TopicChoice("emergency").button("🚨 " + vocabulary.name("emergency", lang))]
+        )
     others = [
-        TopicChoice(topic).button(topic_label(topic, lang))
-        for topic in TOPICS
+        TopicChoice(topic).button(vocabulary.name(topic, lang))
+        for topic in vocabulary.ids
         if topic != "emergency"
     ]
-    rows = [[emergency]] + [others[i : i + 2] for i in range(0, len(others), 2)]
+    rows += [others[i : i + 2] for i in range(0, len(others), 2)]
     return InlineKeyboardMarkup(rows)
 
 

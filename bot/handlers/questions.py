@@ -26,7 +26,7 @@ from bot.handlers.keyboards import answer_keyboard, first_topic, topic_keyboard,
 from bot.handlers.memory import remember_answer
 from bot.handlers.send import reply, typing
 from bot.i18n import resolve
-from bot.render import TOPICS, render_answer, render_emergency, render_organizations
+from bot.render import render_answer, render_emergency, render_organizations
 from bot.store.store import QUESTION_KIND
 
 logger = logging.getLogger(__name__)
@@ -109,11 +109,12 @@ async def on_question(update: Update, context: Context) -> Outcome:
         lang = resolve(chosen, user.language_code)
         await reply(update, context, t(lang, "Write your question in words and I will look it up."))
         return Outcome("empty", lang)
-    topic = topic_or_none((context.user_data or {}).pop("topic", None))
+    vocabulary = services(context).engine.vocabulary
+    topic = topic_or_none((context.user_data or {}).pop("topic", None), vocabulary)
     async with typing(context, message.chat.id):
         answer = await _answer(context, text, chosen, topic)
     lang = answer_language(chosen, answer, user.language_code)
-    token = remember_answer(context, answer, first_topic(answer))
+    token = remember_answer(context, answer, first_topic(answer, vocabulary))
     await reply(
         update, context, render_answer(answer, lang), markup=answer_keyboard(lang, token, answer)
     )
@@ -155,16 +156,22 @@ async def organizations(update: Update, context: Context) -> Outcome:
     lang = await ui_language(update, context)
     engine = services(context).engine
     args = context.args or []
-    topic = topic_or_none(args[0].lower()) if args else None
+    vocabulary = engine.vocabulary
+    topic = topic_or_none(args[0].lower(), vocabulary) if args else None
     if args and topic is None:
         await reply(
             update,
             context,
-            t(lang, "I do not know this topic. Topics: {topics}.", topics=", ".join(TOPICS)),
-            markup=topic_keyboard(lang) if is_private(update) else None,
+            t(
+                lang,
+                "I do not know this topic. Topics: {topics}.",
+                topics=", ".join(vocabulary.ids),
+            ),
+            markup=topic_keyboard(lang, vocabulary) if is_private(update) else None,
         )
         return Outcome("unknown_topic", lang)
     orgs = await asyncio.to_thread(engine.organizations, topic, lang)
-    markup = topic_keyboard(lang) if topic is None and is_private(update) else None
-    await reply(update, context, render_organizations(orgs, lang, topic=topic), markup=markup)
+    markup = topic_keyboard(lang, vocabulary) if topic is None and is_private(update) else None
+    name = vocabulary.name(topic, lang) if topic else None
+    await reply(update, context, render_organizations(orgs, lang, topic=name), markup=markup)
     return Outcome("shown", lang, (topic,) if topic else ())

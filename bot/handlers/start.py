@@ -18,7 +18,7 @@ from bot.handlers.keyboards import (
 )
 from bot.handlers.send import answer_query, edit_html, reply
 from bot.i18n import N_, gettext, language_name
-from bot.render import render_emergency, render_organizations, topic_label
+from bot.render import render_emergency, render_organizations
 
 
 def privacy_notice(lang: str, *, keeps_unanswered: bool) -> str:
@@ -123,7 +123,10 @@ async def start(update: Update, context: Context) -> Outcome:
     )
     await reply(update, context, t(lang, "Choose your language:"), markup=language_keyboard(lang))
     await reply(
-        update, context, t(lang, "What do you need help with?"), markup=topic_keyboard(lang)
+        update,
+        context,
+        t(lang, "What do you need help with?"),
+        markup=topic_keyboard(lang, services(context).engine.vocabulary),
     )
     return Outcome("shown", lang)
 
@@ -162,7 +165,10 @@ async def language_chosen(update: Update, context: Context) -> Outcome:
         markup=language_keyboard(lang),
     )
     await reply(
-        update, context, t(lang, "What do you need help with?"), markup=topic_keyboard(lang)
+        update,
+        context,
+        t(lang, "What do you need help with?"),
+        markup=topic_keyboard(lang, services(context).engine.vocabulary),
     )
     return Outcome("language_set", lang)
 
@@ -174,7 +180,7 @@ async def topic_chosen(update: Update, context: Context) -> Outcome:
     if query is None:
         return Outcome("ignored")
     lang = await ui_language(update, context)
-    if tapped is None:
+    if tapped is None or tapped.topic not in services(context).engine.vocabulary:
         await answer_query(query, gettext(lang, "This button is no longer active."))
         return Outcome("stale", lang)
     await answer_query(query)
@@ -185,7 +191,8 @@ async def topic_chosen(update: Update, context: Context) -> Outcome:
         await reply(update, context, render_emergency(contacts, lang))
     else:
         orgs = await asyncio.to_thread(engine.organizations, topic, lang)
-        await reply(update, context, render_organizations(orgs, lang, topic=topic))
+        name = services(context).engine.vocabulary.name(topic, lang)
+        await reply(update, context, render_organizations(orgs, lang, topic=name))
     if context.user_data is not None:
         context.user_data["topic"] = topic
     await reply(
@@ -195,7 +202,7 @@ async def topic_chosen(update: Update, context: Context) -> Outcome:
             lang,
             "{topic}: tell me about your situation in your own words. What happened, which "
             "country you are in (the country is enough) and what you need. Leave out names.",
-            topic=topic_label(topic, lang),
+            topic=services(context).engine.vocabulary.name(topic, lang),
         ),
     )
     return Outcome("shown", lang, (topic,))

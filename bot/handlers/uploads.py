@@ -34,6 +34,7 @@ from ingest.uploads import (
     check_file,
     discard,
     known_organizations,
+    known_topics,
     load_pending,
     new_slot,
     parse_caption,
@@ -75,7 +76,8 @@ async def upload(update: Update, context: Context) -> Outcome:
     try:
         check_file(name, document.file_size)
         known = await asyncio.to_thread(known_organizations, svc.settings.knowledge_dir)
-        meta = build_meta(parse_caption(message.caption), name, dt.date.today(), known)
+        topics = await asyncio.to_thread(known_topics, svc.settings.knowledge_dir)
+        meta = build_meta(parse_caption(message.caption), name, dt.date.today(), known, topics)
     except UploadError as exc:
         await reply(update, context, _refused(lang, name, str(exc)))
         return Outcome("refused", lang)

@@ -3,6 +3,7 @@ the Bot API stand-in over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.store.store import Store
 from tests.support.botapi import TOKEN, BotAPI, User
-from tests.support.fakes import FakeEngine
+from tests.support.fakes import SHIPPED_KNOWLEDGE, FakeEngine
 
 ADMIN = User(id=900001, first_name="Admin", language_code="en")
 ALICE = User(id=700001, first_name="Alice", language_code="en")
@@ -48,6 +49,7 @@ async def api() -> AsyncIterator[BotAPI]:
 def knowledge(tmp_path: Path) -> Path:
     root = tmp_path / "knowledge"
     root.mkdir()
+    shutil.copy(SHIPPED_KNOWLEDGE / "topics.yaml", root / "topics.yaml")  # the vocabulary
     return root
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.app import ALLOWED_UPDATES
 from bot.i18n import LANGUAGES, gettext
-from bot.render import TOPICS
+from ingest.metadata import Vocabulary
 from tests.e2e.conftest import ALICE, BORIS, ask, buttons, command, tap
 from tests.support.botapi import BotAPI
+
+VOCABULARY = Vocabulary.from_dir(Path(__file__).resolve().parents[2] / "knowledge")
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +26,7 @@ async def test_start_shows_welcome_privacy_languages_and_topics(api: BotAPI, bot
     assert set(buttons(welcome).values()) == {"ad:0", "ad:3600", "ad:86400"}
     assert set(buttons(languages).values()) == {f"lang:{code}" for code in LANGUAGES}
     assert "✓ English" in buttons(languages)
-    assert set(buttons(topics).values()) == {f"topic:{topic}" for topic in TOPICS}
+    assert set(buttons(topics).values()) == {f"topic:{topic}" for topic in VOCABULARY.ids}
     # Polling asks only for what the handlers handle; the menu is set in every language.
     assert api.last_allowed_updates == ALLOWED_UPDATES
     assert set(api.commands) == {"", *LANGUAGES}

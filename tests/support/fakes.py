@@ -19,7 +19,10 @@ import time
 from pathlib import Path
 
 from bot.engine.types import Answer, Passage, Referral
+from ingest.metadata import Vocabulary
 from ingest.schema import IngestSummary
+
+SHIPPED_KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
 HOTLINE = Referral(
     id="front-line-defenders",
@@ -69,6 +72,7 @@ class FakeEngine:
 
     def __init__(self, knowledge_dir: Path | None = None, *, size: int = 42) -> None:
         self.knowledge_dir = knowledge_dir
+        self.vocabulary = Vocabulary.from_dir(SHIPPED_KNOWLEDGE)
         self.size = size
         self.echo = False
         self.questions: list[tuple[str, str | None, str | None]] = []

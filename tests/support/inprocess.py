@@ -7,6 +7,7 @@ are plain sequences of "user does X, bot sent Y".
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from bot.app import build_application
 from bot.services import Services
 from bot.settings import Settings
 from tests.support.botapi import TOKEN, BotAPI, User
-from tests.support.fakes import FakeEngine
+from tests.support.fakes import SHIPPED_KNOWLEDGE, FakeEngine
 
 SECRET = "unit-secret-key-0123456789abcdef"
 ADMIN = User(id=900001, first_name="Admin", language_code="en")
@@ -78,6 +79,7 @@ class Harness:
 def unit_settings(tmp_path: Path, **changes: Any) -> Settings:
     knowledge = tmp_path / "knowledge"
     knowledge.mkdir(exist_ok=True)
+    shutil.copy(SHIPPED_KNOWLEDGE / "topics.yaml", knowledge / "topics.yaml")
     base = Settings(
         data_dir=tmp_path / "data",
         knowledge_dir=knowledge,

@@ -4,6 +4,7 @@ values outside the vocabulary; the keyboards only carry data their handlers acce
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from telegram import InlineKeyboardMarkup
@@ -26,10 +27,13 @@ from bot.handlers.keyboards import (
     language_keyboard,
     review_keyboard,
     topic_keyboard,
+    topic_or_none,
     without_votes,
 )
 from bot.i18n import LANGUAGES
-from bot.render import TOPICS
+from ingest.metadata import Vocabulary
+
+VOCABULARY = Vocabulary.from_dir(Path(__file__).resolve().parents[2] / "knowledge")
 
 KINDS: list[type[CallbackData]] = [
     LanguageChoice,
@@ -43,7 +47,7 @@ KINDS: list[type[CallbackData]] = [
 ]
 SAMPLES: list[CallbackData] = [
     *(LanguageChoice(code) for code in LANGUAGES),
-    *(TopicChoice(topic) for topic in TOPICS),
+    *(TopicChoice(topic) for topic in VOCABULARY.ids),
     AutoDeleteChoice(None),
     AutoDeleteChoice(3600),
     AutoDeleteChoice(86400),
@@ -78,19 +82,21 @@ def test_every_kind_round_trips_and_only_its_own_pattern_matches(value: Callback
     [
         (LanguageChoice, "lang:xx"),
         (LanguageChoice, "lang:pt"),  # a neighbour language, not one of ours
-        (TopicChoice, "topic:cooking"),
         (AutoDeleteChoice, "ad:12345"),
-        (WhoCanHelp, "orgs:tok:not-a-topic"),
     ],
 )
 def test_well_formed_data_outside_the_vocabulary_is_refused(
     kind: type[CallbackData], data: str
 ) -> None:
     match = kind.pattern.match(data)
-    if kind is WhoCanHelp:  # the answer token still works; the unknown topic is dropped
-        assert match is not None and kind.parse(match) == WhoCanHelp("tok", None)
-        return
     assert match is None or kind.parse(match) is None
+
+
+def test_topics_outside_topics_yaml_are_refused() -> None:
+    # The vocabulary is knowledge (topics.yaml), so handlers check parsed topics against it.
+    assert topic_or_none("cooking", VOCABULARY) is None
+    assert topic_or_none(VOCABULARY.ids[0], VOCABULARY) == VOCABULARY.ids[0]
+    assert topic_or_none("-", VOCABULARY) is None
 
 
 @pytest.mark.parametrize(
@@ -110,7 +116,7 @@ def test_keyboards_carry_only_data_the_handlers_accept() -> None:
     )
     markups = [
         language_keyboard("ru"),
-        topic_keyboard("ar"),
+        topic_keyboard("ar", VOCABULARY),
         autodelete_keyboard("en", 3600),
         forget_keyboard("fr"),
         answer_keyboard("tr", "tok123", answer),
@@ -119,7 +125,7 @@ def test_keyboards_carry_only_data_the_handlers_accept() -> None:
     for markup in markups:
         for data in _data(markup):
             assert any(parse(kind, data) is not None for kind in KINDS), data
-    assert set(_data(topic_keyboard("en"))) == {f"topic:{t}" for t in TOPICS}
+    assert set(_data(topic_keyboard("en", VOCABULARY))) == {f"topic:{t}" for t in VOCABULARY.ids}
 
 
 def test_removing_the_vote_row_keeps_the_other_buttons() -> None:

@@ -338,7 +338,7 @@ def test_more_sources_quotes_the_passages_behind_the_answer() -> None:
 
 
 def test_organizations_and_emergency() -> None:
-    (empty,) = render_organizations([], "en", topic="visas")
+    (empty,) = render_organizations([], "en", topic="Visas")
     assert "No organizations are listed" in empty and "Visas" in empty
     (text,) = render_emergency((ref("Hotline", emergency_line=True),), "en")
     assert text.startswith("🚨") and "Hotline" in text
