@@ -113,7 +113,7 @@ def targets(*, all_of_them: bool = False) -> dict[str, Callable[[str], object]]:
 
     The default set is what the bot runs on a person's message; `all_of_them` adds what runs
     on the bot's own or staff text (reported by the benchmark, not asserted)."""
-    from bot import render
+    from bot import html as render
     from bot.engine import compose, language, synthesis, text
     from bot.engine.guard import looks_like_injection
     from bot.engine.types import Passage

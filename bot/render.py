@@ -1,23 +1,31 @@
-"""An `Answer` as Telegram HTML messages, each within Telegram's 4,096 UTF-16 code units.
+"""An `Answer` as what a person reads: Telegram HTML messages in their language.
 
-Every dynamic piece (passages, titles, names, contacts, interface strings) is escaped; the
-only markup is ours. Messages are built from blocks (a paragraph each) packed greedily; a block
-too long for one message is split at a line, then a word boundary, closing its open tags at the
-cut and reopening them in the next message, so no message is ever cut inside a tag or entity.
+The shape: an emergency gets its 24/7 lines, then the steps for its situation; any other
+question a direct answer, Do/Don't, up to three organizations and the sources. Escaping,
+packing and splitting within Telegram's limits live in `bot.html`.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Sequence
 
 from babel import Locale, UnknownLocaleError
 
 from bot.engine.types import Answer, Guidance, Passage, Referral
+from bot.html import (  # noqa: F401 - the HTML helpers are part of this module's API
+    MAX_UNITS,
+    clean,
+    clip,
+    esc,
+    link,
+    pack,
+    split_block,
+    to_plain,
+    units,
+)
 from bot.i18n import DEFAULT_LANGUAGE, N_, gettext, supported
 
-MAX_UNITS = 4096  # Telegram's limit for one text message, in UTF-16 code units
 SHOWN_PASSAGES = 3  # quoted in the answer; the rest are behind "More sources"
 MORE_PASSAGES = 6  # at most this many more on demand
 MAX_REFERRALS = 3
@@ -25,7 +33,6 @@ SHOWN_DO = 2  # the first message keeps the most important actions; the unit ord
 SHOWN_DONT = 2
 SHOWN_STEPS = 5  # a protocol fits one phone screen; its most urgent steps come first
 REASON_WORDS = 10
-MAX_URL_CHARS = 1024
 
 
 _CONTACT_LABELS: dict[str, str] = {
@@ -54,38 +61,6 @@ _SAFETY_STEPS = (
 # Control characters, lone surrogates, and the bidi embeddings, overrides and isolates
 # (U+202A-U+202E, U+2066-U+2069) that can make "moc.live//:sptth" read as a trusted link;
 # the zero-width direction marks (U+200E, U+200F, U+061C) stay: Arabic text needs them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
-_TOKEN = re.compile(r"<[^>]*>|&[#A-Za-z0-9]+;|[^<&]+|[<&]")
-_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9-]*)")
-
-
-def units(text: str) -> int:
-    """Length in UTF-16 code units, as Telegram counts it (an emoji is usually two)."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def clean(text: str) -> str:
-    """Drop control characters and lone surrogates Telegram would refuse, and bidi overrides."""
-    return _CONTROL.sub("", text)
-
-
-def esc(text: str) -> str:
-    """Text as safe Telegram HTML content."""
-    return html.escape(clean(text), quote=False)
-
-
-def _attr(text: str) -> str:
-    return esc(text).replace('"', "&quot;")
-
-
-def _link(url: str, label: str) -> str:
-    """An <a> for http(s) URLs of sane length, else the escaped label alone."""
-    url = clean(url).strip()
-    if url.startswith(("https://", "http://")) and len(url) <= MAX_URL_CHARS and " " not in url:
-        return f'<a href="{_attr(url)}">{esc(label)}</a>'
-    return esc(label)
-
-
 def _t(lang: str, msgid: str, **values: object) -> str:
     return esc(gettext(lang, msgid, **values))
 
@@ -111,14 +86,14 @@ def _contacts(ref: Referral, lang: str) -> list[str]:
         else:
             label = esc(_BRANDS.get(key, kind))
         if key in {"web", "website", "form", "contact_form", "application_form"}:
-            lines.append(f"• {label}: {_link(value, value)}")
+            lines.append(f"• {label}: {link(value, value)}")
         else:
             lines.append(f"• {label}: {esc(value)}")
     return lines
 
 
 def _referral(ref: Referral, lang: str, *, with_offer: bool = True) -> str:
-    head = f"<b>{_link(ref.url, ref.name)}</b>"
+    head = f"<b>{link(ref.url, ref.name)}</b>"
     if ref.emergency_line:
         head += " — " + _t(lang, "24/7 line")
     lines = [head]
@@ -132,7 +107,7 @@ def _referral(ref: Referral, lang: str, *, with_offer: bool = True) -> str:
 
 def _passage(number: int, passage: Passage, lang: str) -> str:
     title = passage.title.strip() or passage.doc_id
-    head = f"<b>{number}. {_link(passage.url, title)}</b>"
+    head = f"<b>{number}. {link(passage.url, title)}</b>"
     if passage.language and passage.language != lang:
         head += f" <i>({esc(language_label(passage.language, lang))})</i>"
     body = esc(passage.text.strip())
@@ -162,7 +137,7 @@ def _hotlines(contacts: Sequence[Referral], lang: str) -> str:
         if phones:
             by_number.setdefault(phones[0], []).append(ref)
     lines = [
-        f"📞 <b>{esc(number)}</b> — " + " · ".join(_link(r.url, r.name) for r in refs)
+        f"📞 <b>{esc(number)}</b> — " + " · ".join(link(r.url, r.name) for r in refs)
         for number, refs in by_number.items()
     ]
     if not lines:
@@ -200,7 +175,7 @@ def _direct(guidance: Guidance, lang: str) -> list[str]:
 
 def _helper(ref: Referral, lang: str, *, contacts: bool = True) -> str:
     """One organization: name, why it fits, and its best two contacts, labelled."""
-    head = f"<b>{_link(ref.url, ref.name)}</b>"
+    head = f"<b>{link(ref.url, ref.name)}</b>"
     reason = ref.reason.strip() or _first_sentence(ref.offer)
     if reason:
         head += " — " + esc(_shorten(reason, REASON_WORDS))
@@ -234,7 +209,7 @@ def _sources(guidance: Guidance, lang: str) -> str:
     hosts: dict[str, str] = {}
     for url in seen:
         hosts.setdefault(_host(url), url)
-    links = " · ".join(_link(url, host) for host, url in list(hosts.items())[:3])
+    links = " · ".join(link(url, host) for host, url in list(hosts.items())[:3])
     return "📎 " + _t(lang, "Sources") + ": " + links
 
 
@@ -347,7 +322,7 @@ def render_more_sources(answer: Answer, lang: str) -> list[str]:
     seen: dict[str, Passage] = {}
     for p in answer.passages:
         seen.setdefault(p.url or p.doc_id, p)
-    lines = [f"• {_link(p.url, p.title or p.doc_id)}" for p in seen.values()]
+    lines = [f"• {link(p.url, p.title or p.doc_id)}" for p in seen.values()]
     return pack(["📚 <b>" + _t(lang, "All the sources I used:") + "</b>", "\n".join(lines)])
 
 
@@ -371,135 +346,3 @@ def render_emergency(contacts: Sequence[Referral], lang: str) -> list[str]:
     return pack(_emergency_blocks(contacts, lang))
 
 
-# -- packing and splitting --------------------------------------------------------------------
-
-
-def pack(blocks: Iterable[str], limit: int = MAX_UNITS) -> list[str]:
-    """Join blocks with blank lines into as few messages as fit; split over-long blocks."""
-    messages: list[str] = []
-    current = ""
-    for block in blocks:
-        for piece in split_block(block, limit):
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if units(candidate) <= limit:
-                current = candidate
-            else:
-                messages.append(current)
-                current = piece
-    if current:
-        messages.append(current)
-    return [m for m in messages if _visible(m).strip()]
-
-
-def split_block(block: str, limit: int = MAX_UNITS) -> list[str]:
-    """Cut one HTML block into pieces within `limit`, never inside a tag or an entity."""
-    block = block.strip()
-    if units(block) <= limit:
-        return [block] if block else []
-    pieces: list[str] = []
-    stack: list[tuple[str, str]] = []  # (tag name, its start tag) of the open elements
-    buf = ""
-
-    def closing() -> str:
-        return "".join(f"</{name}>" for name, _ in reversed(stack))
-
-    def opening() -> str:
-        return "".join(tag for _, tag in stack)
-
-    def flush() -> None:
-        nonlocal buf
-        if buf != opening():
-            pieces.append(buf + closing())
-        buf = opening()
-
-    for token in _TOKEN.findall(block):
-        if token.startswith("</"):
-            buf += token
-            if stack:
-                stack.pop()
-            continue
-        if token.startswith("<") and len(token) > 1:
-            match = _TAG_NAME.match(token)
-            name = match.group(1).lower() if match else "span"
-            if units(buf) + units(token) + units(f"</{name}>") + units(closing()) > limit:
-                flush()
-            buf += token
-            stack.append((name, token))
-            continue
-        rest = token
-        while rest:
-            room = limit - units(buf) - units(closing())
-            if units(rest) <= room:
-                buf += rest
-                break
-            if token.startswith("&"):  # an entity is atomic
-                flush()
-                buf += rest
-                break
-            cut = _cut(rest, room)
-            if cut == 0:
-                if buf == opening():  # nothing fits even in an empty piece: cut anyway
-                    cut = max(1, _cut(rest, max(room, 1), boundaries=False))
-                else:
-                    flush()
-                    continue
-            buf += rest[:cut]
-            rest = rest[cut:]
-            flush()
-            rest = rest.lstrip(" ")
-    if buf != opening():
-        pieces.append(buf + closing())
-    return [p.strip() for p in pieces if _visible(p).strip()]
-
-
-def clip(text: str, limit: int = MAX_UNITS) -> str:
-    """Plain text cut to `limit` UTF-16 units (at a space when there is one near the end)."""
-    return text if units(text) <= limit else text[: _cut(text, limit)].rstrip()
-
-
-def _cut(text: str, room: int, *, boundaries: bool = True) -> int:
-    """How many characters of `text` to keep in `room` units: up to a newline, a space, or any."""
-    if room <= 0:
-        return 0
-    keep, used = 0, 0
-    for ch in text:
-        used += 2 if ord(ch) > 0xFFFF else 1
-        if used > room:
-            break
-        keep += 1
-    if keep >= len(text) or not boundaries:
-        return keep
-    head = text[:keep]
-    for sep in ("\n", " "):
-        at = head.rfind(sep)
-        if at > keep // 3:
-            return at + 1
-    return keep
-
-
-# -- plain text ---------------------------------------------------------------------------------
-
-
-_A = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
-_QUOTE = re.compile(r"<blockquote>(.*?)</blockquote>", re.DOTALL)
-_TAGS = re.compile(r"<[^>]*>")
-
-
-def _visible(text: str) -> str:
-    """What Telegram shows of an HTML message: the text without tags."""
-    return html.unescape(_TAGS.sub("", text))
-
-
-def to_plain(text: str) -> str:
-    """Telegram HTML as terminal text: links as "title (url)", quotes indented."""
-
-    def link(m: re.Match[str]) -> str:
-        url, label = html.unescape(m.group(1)), m.group(2)
-        return label if html.unescape(_TAGS.sub("", label)) == url else f"{label} ({m.group(1)})"
-
-    def quote(m: re.Match[str]) -> str:
-        return "\n".join("  │ " + line for line in m.group(1).strip("\n").split("\n"))
-
-    text = _A.sub(link, text)
-    text = _QUOTE.sub(quote, text)
-    return html.unescape(_TAGS.sub("", text))

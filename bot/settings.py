@@ -84,7 +84,7 @@ class Settings:
     retention_days: int = 90
     http_port: int | None = None
     http_host: str = "127.0.0.1"
-    rate_limit_per_minute: int = 10
+    rate_limit_per_minute: int = 20  # updates (messages, commands, buttons) per user
     single_admin_publish: bool = False  # an admin may approve their own upload
     chroma_token: str | None = field(default=None, repr=False)  # sent to CHROMA_URL
     chroma_ca_file: Path | None = None  # CA bundle that signed CHROMA_URL's certificate
@@ -165,7 +165,7 @@ class Settings:
             retention_days=get("WAYPOINT_RETENTION_DAYS", _positive(int), 90),
             http_port=get("WAYPOINT_HTTP_PORT", _port, None),
             http_host=get("WAYPOINT_HTTP_HOST", str, "127.0.0.1"),
-            rate_limit_per_minute=get("WAYPOINT_RATE_LIMIT", _positive(int), 10),
+            rate_limit_per_minute=get("WAYPOINT_RATE_LIMIT", _positive(int), 20),
             single_admin_publish=get("WAYPOINT_SINGLE_ADMIN_PUBLISH", _bool, False),
             chroma_token=get("WAYPOINT_CHROMA_TOKEN", _token, None),
             chroma_ca_file=get("WAYPOINT_CHROMA_CA_FILE", _existing_file, None),
