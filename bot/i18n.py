@@ -3,7 +3,10 @@
 The catalogs are the `.po` files themselves: each is read with Babel and compiled in memory
 on first use (no compiled `.mo` is committed). Message ids are the English text; code marks
 them with `gettext(lang, "…")` (or `N_("…")` where the string is only named, not shown yet),
-so `pybabel extract -k gettext:2 -k N_` finds every one of them.
+and a string with a count with `ngettext(lang, "… {days} day", "… {days} days", days, days=days)`,
+so `pybabel extract -k gettext:2 -k ngettext:2,3 -k N_` finds every one of them. Each catalog's
+`Plural-Forms` header says how many forms a counted string has in that language and which one a
+number takes (Russian: 1 день, 2 дня, 5 дней).
 
 Which languages exist, their names and which catalog a speaker without one of their own reads
 come from the languages table (`ingest/languages.py`); `LANGUAGES` are those with a catalog.
@@ -70,6 +73,16 @@ def gettext(lang: str, msgid: str, **values: object) -> str:
     """`msgid` in `lang` (English if we have no catalog), with `{name}` placeholders filled."""
     text = translations(supported(lang) or DEFAULT_LANGUAGE).gettext(msgid)
     return text.format(**values) if values else text
+
+
+def ngettext(lang: str, singular: str, plural: str, n: int, **values: object) -> str:
+    """The form of a counted string that `n` takes in `lang`, with `{name}` placeholders filled.
+
+    `n` is also offered as `{n}`; the count the text shows is passed by name like any other
+    value (`ngettext(lang, "{days} day", "{days} days", days, days=days)`).
+    """
+    text = translations(supported(lang) or DEFAULT_LANGUAGE).ngettext(singular, plural, n)
+    return text.format(**{"n": n, **values})
 
 
 def language_name(lang: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from telegram import Update
 
 from bot import ingest_report
-from bot.handlers.base import Context, Outcome, handled, services, t, ui_language
+from bot.handlers.base import Context, Outcome, handled, services, t, tn, ui_language
 from bot.handlers.send import reply
 from bot.render import esc, pack
 
@@ -43,7 +43,15 @@ async def stats(update: Update, context: Context) -> Outcome:
     days = int(args[0]) if args and args[0].isdigit() and 0 < int(args[0]) <= 365 else 7
     s = await services(context).store.stats(days)
     lines = [
-        "📊 <b>" + t(lang, "Usage over the last {days} days", days=days) + "</b>",
+        "📊 <b>"
+        + tn(
+            lang,
+            "Usage over the last {days} day",
+            "Usage over the last {days} days",
+            days,
+            days=days,
+        )
+        + "</b>",
         t(
             lang,
             "Questions: {total} (answered {answered}, not found {not_found}, emergency "

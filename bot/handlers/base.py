@@ -18,7 +18,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackContext, ExtBot
 
-from bot.i18n import gettext, resolve
+from bot.i18n import gettext, ngettext, resolve
 from bot.ops.logging import log_update
 from bot.render import esc
 from bot.services import Services
@@ -108,3 +108,8 @@ async def ui_language(update: Update, context: Context, detected: str | None = N
 def t(lang: str, msgid: str, **values: object) -> str:
     """An interface string, escaped for HTML."""
     return esc(gettext(lang, msgid, **values))
+
+
+def tn(lang: str, singular: str, plural: str, n: int, **values: object) -> str:
+    """An interface string with a count, in the form `n` takes in `lang`, escaped for HTML."""
+    return esc(ngettext(lang, singular, plural, n, **values))

@@ -8,7 +8,7 @@ import time
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 
-from bot.handlers.base import Context, Outcome, handled, is_private, services, t, ui_language
+from bot.handlers.base import Context, Outcome, handled, is_private, services, t, tn, ui_language
 from bot.handlers.keyboards import (
     AUTODELETE_CHOICES,
     AutoDeleteChoice,
@@ -33,9 +33,11 @@ def autodelete_status(lang: str, seconds: int | None) -> str:
     if seconds == 86400:
         return t(lang, "Auto-delete is on: I delete our messages 24 hours after they are sent.")
     if seconds:
-        return t(
+        return tn(
             lang,
+            "Auto-delete is on: I delete our messages {minutes} minute after they are sent.",
             "Auto-delete is on: I delete our messages {minutes} minutes after they are sent.",
+            seconds // 60,
             minutes=seconds // 60,
         )
     return t(lang, "Auto-delete is off: our messages stay until you delete them.")
