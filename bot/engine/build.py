@@ -201,7 +201,8 @@ class Engine:
                 timings_ms=timings,
             )
         scope = self.scope.assess(question, qvec) if self.scope is not None else None
-        if scope is not None and scope.locate_person and not emergency:
+        locate = scope is not None and scope.locate_person and not emergency
+        if locate and not self.referrals.named_in(question):  # an organization's contact is fine
             # Never help find or identify a person: the bot may be used to hunt defenders.
             return replace(
                 base,

@@ -17,10 +17,11 @@ from ingest.encoders import Encoder
 
 DATA = Path(__file__).with_name("scope.yaml")
 LOCATE_CUE_MARGIN = -0.10  # with a locate cue in the message, a weaker closeness suffices
+LOCATE_CUE_FLOOR = 0.30
 LOCATE_MARGIN = 0.02  # closer to the locate examples than to anything we answer, by this much
 LOCATE_FLOOR = 0.45
 OUT_MARGIN = 0.03
-OUT_FLOOR = 0.40
+OUT_FLOOR = 0.35
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Scope:
         out = [s for texts in data["out_of_scope"].values() for s in texts]
         self._locate = encoder.encode(locate)
         self._out = encoder.encode(out)
+        in_scope = in_scope + [str(t) for t in data.get("in_scope") or []]
         self._in = encoder.encode(in_scope) if in_scope else np.zeros((0, encoder.dim))
         self._cues = [str(c) for c in data.get("locate_cues") or []]
 
@@ -63,9 +65,11 @@ class Scope:
         out = self._knn(self._out, vector)
         toks = tokens(text[:2000])
         cue = any(phrase_in(c, toks) for c in self._cues)
-        margin = LOCATE_CUE_MARGIN if cue else LOCATE_MARGIN
+        margin, floor = (
+            (LOCATE_CUE_MARGIN, LOCATE_CUE_FLOOR) if cue else (LOCATE_MARGIN, LOCATE_FLOOR)
+        )
         return ScopeResult(
-            locate_person=locate > LOCATE_FLOOR and locate > inside + margin,
+            locate_person=locate > floor and locate > inside + margin,
             out_of_scope=out > OUT_FLOOR and out > inside + OUT_MARGIN,
             inside=inside,
         )
