@@ -38,7 +38,9 @@ LANGUAGE_BOOST = 0.004
 FOREIGN_PENALTY = 0.02
 EMERGENCY_LIFT = 0.05
 SHOWN_PASSAGES = 3
-UNIT_WINDOW = 6  # a unit ranked among the first candidates answers the question directly
+UNIT_WINDOW = 8  # a unit ranked among the first candidates answers the question directly
+PASSAGE_WINDOW = 20  # without a unit, the direct answer comes from the best of these passages
+OWN_LANGUAGE_SLACK = 0.004  # fused-score distance a passage in the reader's language may lose
 UNIT_SLACK = 0.06  # ... if its similarity is this close to the best passage's
 SEARCH_DEADLINE_S = 2.5  # past this the index counts as unavailable for this answer
 RELOAD_EVERY_S = 10.0  # how often an unavailable index is retried
@@ -258,7 +260,7 @@ class Engine:
         unit = self._protocol(qvec, readers, question) if emergency else None
         if unit is None:
             unit = self._direct_unit(ranked, readers)
-        guidance = unit or self._direct_passage(ranked, qvec)
+        guidance = unit or self._direct_passage(ranked, qvec, lang)
         shown = make_passages(ranked, question)
         preferred = self._unit_organizations(guidance)
         referrals = tuple(
@@ -311,11 +313,21 @@ class Engine:
                 return from_unit(unit)
         return None
 
-    def _direct_passage(self, ranked: list[Candidate], qvec: np.ndarray) -> Guidance | None:
-        """The sentences of the best passage closest in meaning to the question."""
-        for cand in ranked[:UNIT_WINDOW]:
-            if cand.kind != "document":
-                continue
+    def _direct_passage(
+        self, ranked: list[Candidate], qvec: np.ndarray, language: str
+    ) -> Guidance | None:
+        """The sentences of the best passage closest in meaning to the question; a passage in
+        the person's language wins over a close one in another language."""
+        documents = [c for c in ranked[:PASSAGE_WINDOW] if c.kind == "document"]
+        if not documents:
+            return None
+        best = documents[0].fused
+        own = [
+            c
+            for c in documents
+            if c.metadata.get("language") == language and c.fused >= best - OWN_LANGUAGE_SLACK
+        ]
+        for cand in own + documents:
             text = self.picker.pick(cand.id, cand.text, qvec)
             if text:
                 return from_passage(cand, text)

@@ -121,6 +121,18 @@ def _arabizi(text: str) -> bool:
     return any(not _NOT_ARABIZI.match(word) for word in _ARABIZI.findall(text.lower()))
 
 
+# Russian typed in Latin letters ("kak proverit est li na mne"): frequent words only it has.
+_TRANSLIT_RUSSIAN_WORDS = frozenset(
+    "kak chto shto eto menya mne dlya dlia skolko pomogite mozhno nuzhno nado gde kto seichas"
+    " sejchas zaderzhali proverit dayut pochemu kogda khochu hochu mogu moy moya esli tolko"
+    " uzhe segodnya vchera zavtra ochen".split()
+)
+
+
+def _translit_russian(text: str) -> bool:
+    return sum(w in _TRANSLIT_RUSSIAN_WORDS for w in _words(text.lower())) >= 2
+
+
 def detect_language(text: str, default: str = "en") -> str:
     """The message's language: script first (Arabic, Cyrillic, CJK), then character n-grams."""
     letters = [ch for ch in text if ch.isalpha()]
@@ -136,8 +148,10 @@ def detect_language(text: str, default: str = "en") -> str:
         return "ja"
     if len(_HAN.findall(text)) >= share:
         return "zh"
-    if _arabizi(text):
-        return "en"
+    if _arabizi(text):  # people who type Arabic in Latin letters read Arabic script
+        return "ar"
+    if _translit_russian(text):
+        return "ru"
     lang, prob = _identifier().classify(text)
     if (
         len(text.split()) < 3

@@ -171,8 +171,17 @@ def test_other_scripts(text: str, lang: str) -> None:
         "sa7bi et3ata2al embare7",
     ],
 )
-def test_arabic_in_latin_letters_stays_latin(text: str) -> None:
-    assert detect_language(text) == "en"
+def test_arabic_in_latin_letters_is_arabic(text: str) -> None:
+    # People who type Arabic in Latin letters read Arabic script: answer them in Arabic.
+    assert detect_language(text) == "ar"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["kak proverit est li na mne krasnoe uvedomlenie", "pomogite, chto delat esli zaderzhali"],
+)
+def test_russian_in_latin_letters_is_russian(text: str) -> None:
+    assert detect_language(text) == "ru"
 
 
 @pytest.mark.parametrize(
