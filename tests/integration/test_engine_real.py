@@ -69,7 +69,9 @@ def test_eval_sets_meet_the_targets(real_engine, name):
     for baseline in ("bm25", "dense"):
         base = result["modes"][baseline]["overall"]
         for metric in ("topic@3", "org@3"):
-            assert hybrid["overall"][metric] >= base[metric] - one_question, (baseline, metric)
+            # (figures are rounded to 3 decimals, hence the 0.001)
+            floor = base[metric] - one_question - 0.001
+            assert hybrid["overall"][metric] >= floor, (baseline, metric)
     bm25 = result["modes"]["bm25"]["overall"]
     assert hybrid["overall"]["topic@3"] > bm25["topic@3"]
 
