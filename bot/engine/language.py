@@ -123,7 +123,42 @@ def _arabizi(text: str) -> bool:
 
 # Russian typed in Latin letters ("kak proverit est li na mne"): frequent words only it has.
 _TRANSLIT_RUSSIAN_WORDS = frozenset(
-    ["kak", "chto", "shto", "eto", "menya", "mne", "dlya", "dlia", "skolko", "pomogite", "mozhno", "nuzhno", "nado", "gde", "kto", "seichas", "sejchas", "zaderzhali", "proverit", "dayut", "pochemu", "kogda", "khochu", "hochu", "mogu", "moy", "moya", "esli", "tolko", "uzhe", "segodnya", "vchera", "zavtra", "ochen"]
+    [
+        "kak",
+        "chto",
+        "shto",
+        "eto",
+        "menya",
+        "mne",
+        "dlya",
+        "dlia",
+        "skolko",
+        "pomogite",
+        "mozhno",
+        "nuzhno",
+        "nado",
+        "gde",
+        "kto",
+        "seichas",
+        "sejchas",
+        "zaderzhali",
+        "proverit",
+        "dayut",
+        "pochemu",
+        "kogda",
+        "khochu",
+        "hochu",
+        "mogu",
+        "moy",
+        "moya",
+        "esli",
+        "tolko",
+        "uzhe",
+        "segodnya",
+        "vchera",
+        "zavtra",
+        "ochen",
+    ]
 )
 
 
