@@ -220,6 +220,11 @@ async def health(application: App) -> dict[str, bool]:
     }
 
 
+def webhook_secret(settings: Settings) -> str:
+    """The configured shared secret, or a fresh one for a single process."""
+    return settings.webhook_secret or secrets.token_urlsafe(32)
+
+
 def webhook_options(webhook_url: str, secret_token: str) -> dict[str, Any]:
     """Arguments for `run_webhook`/`Updater.start_webhook`: the path comes from the URL."""
     return {
@@ -252,9 +257,10 @@ def run(
         return 2
     try:
         if webhook_url:
-            # A fresh secret each start: setWebhook registers it, Telegram echoes it in the
+            # setWebhook registers the secret, Telegram echoes it in the
             # X-Telegram-Bot-Api-Secret-Token header, and PTB answers 403 to anything else.
-            options = webhook_options(webhook_url, secrets.token_urlsafe(32))
+            # Replicas behind one URL share WAYPOINT_WEBHOOK_SECRET; alone, a fresh one.
+            options = webhook_options(webhook_url, webhook_secret(settings))
             application.run_webhook(listen=listen, port=port, **options)
         else:
             application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)

@@ -19,6 +19,7 @@ a trace would send people's questions to a third party.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -88,6 +89,8 @@ class Settings:
     single_admin_publish: bool = False  # an admin may approve their own upload
     chroma_token: str | None = field(default=None, repr=False)  # sent to CHROMA_URL
     chroma_ca_file: Path | None = None  # CA bundle that signed CHROMA_URL's certificate
+    # Shared by every replica behind one webhook URL (else each start makes its own).
+    webhook_secret: str | None = field(default=None, repr=False)
 
     @property
     def chroma_dir(self) -> Path:
@@ -169,6 +172,7 @@ class Settings:
             single_admin_publish=get("WAYPOINT_SINGLE_ADMIN_PUBLISH", _bool, False),
             chroma_token=get("WAYPOINT_CHROMA_TOKEN", _token, None),
             chroma_ca_file=get("WAYPOINT_CHROMA_CA_FILE", _existing_file, None),
+            webhook_secret=get("WAYPOINT_WEBHOOK_SECRET", _webhook_secret, None),
         )
 
 
@@ -189,6 +193,13 @@ def _redact_urls(text: str) -> str:
             word = f"{scheme}://***@{rest.split('@', 1)[1]}"
         out.append(word)
     return " ".join(out)
+
+
+def _webhook_secret(raw: str) -> str:
+    """Telegram's rule for a webhook secret token: 1-256 of A-Z, a-z, 0-9, _ and -."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", raw):
+        raise ValueError("must be 16-256 characters of letters, digits, _ and -")
+    return raw
 
 
 def _token(raw: str) -> str:

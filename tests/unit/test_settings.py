@@ -68,3 +68,15 @@ def test_dotenv_is_read_and_environment_wins(tmp_path):
     env_file.write_text("WAYPOINT_RETENTION_DAYS=7\nWAYPOINT_LOG_FORMAT=json\n")
     s = Settings.from_env({"WAYPOINT_LOG_FORMAT": "text"}, env_file=env_file)
     assert s.retention_days == 7 and s.log_format == "text"
+
+
+def test_webhook_secret_is_shared_when_configured_and_fresh_otherwise() -> None:
+    from bot.app import webhook_secret
+
+    shared = Settings.from_env({"WAYPOINT_WEBHOOK_SECRET": "a" * 32}, env_file=None)
+    assert webhook_secret(shared) == webhook_secret(shared) == "a" * 32
+    assert "a" * 32 not in repr(shared)
+    alone = Settings.from_env({}, env_file=None)
+    assert webhook_secret(alone) != webhook_secret(alone)
+    with pytest.raises(SettingsError, match="WAYPOINT_WEBHOOK_SECRET"):
+        Settings.from_env({"WAYPOINT_WEBHOOK_SECRET": "short!"}, env_file=None)
