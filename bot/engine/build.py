@@ -108,6 +108,10 @@ class Engine:
         units = UnitBook(entries)
         ids, vectors = collections[self.primary].vectors({"unit_kind": "protocol"})
         units.set_protocol_vectors(ids, vectors)
+        intents = units.intents()
+        units.set_intent_vectors(
+            [g for g, _ in intents], self.encoders[self.primary].encode([t for _, t in intents])
+        )
         if not self.units:  # teach triage once from the knowledge's own questions
             self.triage.learn(units.questions_of("protocol"), units.calm_questions())
         self.units = units
@@ -259,7 +263,7 @@ class Engine:
             )
         unit = self._protocol(qvec, readers, question) if emergency else None
         if unit is None:
-            unit = self._direct_unit(ranked, readers)
+            unit = self._direct_unit(ranked, readers, qvec)
         guidance = unit or self._direct_passage(ranked, qvec, lang)
         shown = make_passages(ranked, question)
         preferred = self._unit_organizations(guidance)
@@ -300,18 +304,26 @@ class Engine:
         unit = self.units.pick(group, readers) if group else None
         return from_unit(unit) if unit else None
 
-    def _direct_unit(self, ranked: list[Candidate], readers: tuple[str, ...]) -> Guidance | None:
-        """The answer unit that fits the question, if one ranks near the top."""
+    def _direct_unit(
+        self, ranked: list[Candidate], readers: tuple[str, ...], qvec: np.ndarray
+    ) -> Guidance | None:
+        """The answer unit that fits the question: among the units ranked near the top, the
+        one whose own questions (in any language) are closest to the message."""
         best_sim = max((c.dense.get(self.primary, 0.0) for c in ranked[:UNIT_WINDOW]), default=0.0)
-        for cand in ranked[:UNIT_WINDOW]:
-            if cand.kind != "unit" or cand.metadata.get("unit_kind") != "answer":
-                continue
-            if cand.dense.get(self.primary, 0.0) < best_sim - UNIT_SLACK:
-                continue
-            unit: Unit | None = self.units.pick(_group_of(cand), readers)
-            if unit is not None:
-                return from_unit(unit)
-        return None
+        groups = [
+            _group_of(c)
+            for c in ranked[:UNIT_WINDOW]
+            if c.kind == "unit"
+            and c.metadata.get("unit_kind") == "answer"
+            and c.dense.get(self.primary, 0.0) >= best_sim - UNIT_SLACK
+        ]
+        if not groups:
+            return None
+        intent = self.units.intent_scores(qvec)
+        order = {g: n for n, g in enumerate(groups)}  # ties keep the retrieval order
+        best = max(dict.fromkeys(groups), key=lambda g: (intent.get(g, 0.0), -order[g]))
+        unit: Unit | None = self.units.pick(best, readers)
+        return from_unit(unit) if unit is not None else None
 
     def _direct_passage(
         self, ranked: list[Candidate], qvec: np.ndarray, language: str

@@ -127,6 +127,32 @@ class UnitBook:
         group = max(scored, key=lambda g: scored[g])
         return group, scored[group]
 
+    def intents(self) -> list[tuple[str, str]]:
+        """(group, text) for every answer unit's question and title, in every language."""
+        return [
+            (u.group, text)
+            for versions in self._units.values()
+            for u in versions.values()
+            if u.kind == "answer"
+            for text in (u.question, u.title)
+            if text
+        ]
+
+    def set_intent_vectors(self, groups: list[str], vectors: np.ndarray) -> None:
+        self._intent_groups = groups
+        self._intent_vectors = vectors
+
+    def intent_scores(self, vector: np.ndarray) -> dict[str, float]:
+        """How close the message is to what each answer unit answers (its questions and titles
+        in every language: mean of the three closest)."""
+        vectors = getattr(self, "_intent_vectors", None)
+        if vectors is None or not len(vectors):
+            return {}
+        by_group: dict[str, list[float]] = defaultdict(list)
+        for group, sim in zip(self._intent_groups, vectors @ vector, strict=True):
+            by_group[group].append(float(sim))
+        return {g: float(np.mean(sorted(v)[-3:])) for g, v in by_group.items()}
+
     def questions_of(self, kind: str) -> list[str]:
         """The questions (and titles) of every unit of one kind, in every language."""
         return [
