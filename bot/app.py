@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]  # exactly what the handlers handle
 MAX_RETRIES = 3  # RetryAfter (429) is waited out and retried this often
 CONCURRENT_UPDATES = 16  # /reindex and slow answers must not hold up everyone else
+# Updates fetched but not yet handled. A full queue makes polling (or the webhook) wait, so a
+# flood slows intake instead of growing memory; Telegram keeps what was not fetched.
+UPDATE_QUEUE_MAX = 1024
 DRAIN_S = 10.0  # on SIGTERM, answers still running after this long are given up
 DRAIN_GRACE_S = 2.0  # then this long for the cancelled handlers and jobs to unwind
 REINDEX_WAIT_S = 60.0  # or this long when a reindex is rewriting the index
@@ -153,6 +156,7 @@ def build_application(
         .bot(bot)
         .context_types(ContextTypes(bot_data=Services))
         .concurrent_updates(CONCURRENT_UPDATES)
+        .update_queue(asyncio.Queue(maxsize=UPDATE_QUEUE_MAX))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

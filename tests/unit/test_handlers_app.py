@@ -69,6 +69,13 @@ async def test_the_application_uses_the_exempting_limiter(tmp_path: Path) -> Non
         assert isinstance(h.app.bot.rate_limiter, ChatActionExempt)
 
 
+async def test_the_update_queue_is_bounded(tmp_path: Path) -> None:
+    from bot.app import UPDATE_QUEUE_MAX
+
+    async with harness(tmp_path) as h:
+        assert 0 < h.app.update_queue.maxsize == UPDATE_QUEUE_MAX
+
+
 # -- a knowledge file that cannot be indexed -------------------------------------------------
 
 
