@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.engine.compose import SentencePicker, from_passage, from_unit
+from bot.engine import choose
+from bot.engine.compose import SentencePicker
 from bot.engine.compose import passages as make_passages
 from bot.engine.config import EngineConfig, HasEngineConfig, as_engine_config
 from bot.engine.guard import looks_like_injection
@@ -22,7 +23,7 @@ from bot.engine.scope import Scope
 from bot.engine.topics import TopicModel
 from bot.engine.triage import Triage
 from bot.engine.types import Answer, Guidance, Referral
-from bot.engine.units import Unit, UnitBook
+from bot.engine.units import UnitBook
 from ingest.encoders import BatchingEncoder, Encoder, encode_as
 from ingest.index import Collection, IndexLock, chroma_client, open_collections
 from ingest.metadata import Vocabulary, load_organizations
@@ -38,10 +39,6 @@ LANGUAGE_BOOST = 0.004
 FOREIGN_PENALTY = 0.02
 EMERGENCY_LIFT = 0.05
 SHOWN_PASSAGES = 3
-UNIT_WINDOW = 8  # a unit ranked among the first candidates answers the question directly
-PASSAGE_WINDOW = 20  # without a unit, the direct answer comes from the best of these passages
-OWN_LANGUAGE_SLACK = 0.004  # fused-score distance a passage in the reader's language may lose
-UNIT_SLACK = 0.06  # ... if its similarity is this close to the best passage's
 SEARCH_DEADLINE_S = 2.5  # past this the index counts as unavailable for this answer
 RELOAD_EVERY_S = 10.0  # how often an unavailable index is retried
 
@@ -300,56 +297,20 @@ class Engine:
         self, qvec: np.ndarray, readers: tuple[str, ...], text: str = ""
     ) -> Guidance | None:
         """The emergency protocol for the situation the message describes."""
-        group, _ = self.units.nearest_protocol(qvec, text)
-        unit = self.units.pick(group, readers) if group else None
-        return from_unit(unit) if unit else None
+        return choose.protocol(self.units, qvec, readers, text)
 
     def _direct_unit(
         self, ranked: list[Candidate], readers: tuple[str, ...], qvec: np.ndarray
     ) -> Guidance | None:
-        """The answer unit that fits the question: among the units ranked near the top, the
-        one whose own questions (in any language) are closest to the message."""
-        best_sim = max((c.dense.get(self.primary, 0.0) for c in ranked[:UNIT_WINDOW]), default=0.0)
-        groups = [
-            _group_of(c)
-            for c in ranked[:UNIT_WINDOW]
-            if c.kind == "unit"
-            and c.metadata.get("unit_kind") == "answer"
-            and c.dense.get(self.primary, 0.0) >= best_sim - UNIT_SLACK
-        ]
-        if not groups:
-            return None
-        intent = self.units.intent_scores(qvec)
-        order = {g: n for n, g in enumerate(groups)}  # ties keep the retrieval order
-        best = max(dict.fromkeys(groups), key=lambda g: (intent.get(g, 0.0), -order[g]))
-        unit: Unit | None = self.units.pick(best, readers)
-        return from_unit(unit) if unit is not None else None
+        return choose.answer_unit(self.units, ranked, readers, qvec, self.primary)
 
     def _direct_passage(
         self, ranked: list[Candidate], qvec: np.ndarray, language: str
     ) -> Guidance | None:
-        """The sentences of the best passage closest in meaning to the question; a passage in
-        the person's language wins over a close one in another language."""
-        documents = [c for c in ranked[:PASSAGE_WINDOW] if c.kind == "document"]
-        if not documents:
-            return None
-        best = documents[0].fused
-        own = [
-            c
-            for c in documents
-            if c.metadata.get("language") == language and c.fused >= best - OWN_LANGUAGE_SLACK
-        ]
-        for cand in own + documents:
-            text = self.picker.pick(cand.id, cand.text, qvec)
-            if text:
-                return from_passage(cand, text)
-        return None
+        return choose.passage(self.picker, ranked, qvec, language)
 
     def _unit_organizations(self, guidance: Guidance | None) -> tuple[str, ...]:
-        if guidance is None or guidance.kind == "passage":
-            return ()
-        unit = self.units.pick(_groups({guidance.doc_id}).pop(), (guidance.language,))
-        return unit.organizations if unit else ()
+        return choose.unit_organizations(self.units, guidance)
 
     def _available_retriever(self) -> Retriever:
         if self.retriever is None:

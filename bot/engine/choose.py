@@ -1,0 +1,82 @@
+"""Which vetted text answers a message: the emergency protocol for its situation, the answer
+unit that fits, or, without one, the sentences of the best passage."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bot.engine.compose import SentencePicker, from_passage, from_unit
+from bot.engine.retrieve import Candidate
+from bot.engine.types import Guidance
+from bot.engine.units import Unit, UnitBook
+from ingest.schema import translation_group
+
+UNIT_WINDOW = 8  # a unit ranked among the first candidates answers the question directly
+UNIT_SLACK = 0.06  # ... if its similarity is this close to the best candidate's
+PASSAGE_WINDOW = 20  # without a unit, the direct answer comes from the best of these passages
+OWN_LANGUAGE_SLACK = 0.004  # fused-score distance a passage in the reader's language may lose
+
+
+def protocol(
+    units: UnitBook, qvec: np.ndarray, readers: tuple[str, ...], text: str = ""
+) -> Guidance | None:
+    """The emergency protocol for the situation the message describes, in the reader's
+    language when it is written in it."""
+    group, _ = units.nearest_protocol(qvec, text)
+    unit = units.pick(group, readers) if group else None
+    return from_unit(unit) if unit else None
+
+
+def answer_unit(
+    units: UnitBook,
+    ranked: list[Candidate],
+    readers: tuple[str, ...],
+    qvec: np.ndarray,
+    primary: str,
+) -> Guidance | None:
+    """The answer unit that fits the question: among the units ranked near the top, the one
+    whose own questions (in any language) are closest to the message."""
+    best_sim = max((c.dense.get(primary, 0.0) for c in ranked[:UNIT_WINDOW]), default=0.0)
+    groups = [
+        translation_group(c.doc_id)
+        for c in ranked[:UNIT_WINDOW]
+        if c.kind == "unit"
+        and c.metadata.get("unit_kind") == "answer"
+        and c.dense.get(primary, 0.0) >= best_sim - UNIT_SLACK
+    ]
+    if not groups:
+        return None
+    intent = units.intent_scores(qvec)
+    order = {g: n for n, g in enumerate(groups)}  # ties keep the retrieval order
+    best = max(dict.fromkeys(groups), key=lambda g: (intent.get(g, 0.0), -order[g]))
+    unit: Unit | None = units.pick(best, readers)
+    return from_unit(unit) if unit is not None else None
+
+
+def passage(
+    picker: SentencePicker, ranked: list[Candidate], qvec: np.ndarray, language: str
+) -> Guidance | None:
+    """The sentences of the best passage closest in meaning to the question; a passage in the
+    person's language wins over a close one in another language."""
+    documents = [c for c in ranked[:PASSAGE_WINDOW] if c.kind == "document"]
+    if not documents:
+        return None
+    best = documents[0].fused
+    own = [
+        c
+        for c in documents
+        if c.metadata.get("language") == language and c.fused >= best - OWN_LANGUAGE_SLACK
+    ]
+    for cand in own + documents:
+        text = picker.pick(cand.id, cand.text, qvec)
+        if text:
+            return from_passage(cand, text)
+    return None
+
+
+def unit_organizations(units: UnitBook, guidance: Guidance | None) -> tuple[str, ...]:
+    """The organizations the chosen unit names for its question, best first."""
+    if guidance is None or guidance.kind == "passage":
+        return ()
+    unit = units.pick(translation_group(guidance.doc_id), (guidance.language,))
+    return unit.organizations if unit else ()
