@@ -22,7 +22,7 @@ from typing import Any
 
 KINDS = ("document", "unit", "organization")
 UNIT_KINDS = ("answer", "protocol")
-SITUATIONS = ("raid", "detention", "device", "border", "threat", "hiding")
+SITUATIONS = ("raid", "detention", "device", "border", "threat")
 
 _TRANSLATION = re.compile(r"\.([a-z]{2,3})(\.[a-z]+)$")
 

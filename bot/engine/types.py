@@ -65,7 +65,7 @@ class Answer:
     synthesized: str | None = None  # optional LLM answer with [n] citations, already guarded
     ui_language: str = "en"  # the interface language to answer in (has a catalog)
     guidance: Guidance | None = None  # the direct answer or the emergency protocol
-    # emergencies: raid | detention | device | border | threat | hiding
+    # emergencies: raid | detention | device | border | threat
     situation: str | None = None
     refusal: str | None = None  # "out_of_scope" | "locate_person" | "injection"
     timings_ms: dict[str, float] = field(default_factory=dict)
