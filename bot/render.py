@@ -61,6 +61,11 @@ _SAFETY_STEPS = (
 # Control characters, lone surrogates, and the bidi embeddings, overrides and isolates
 # (U+202A-U+202E, U+2066-U+2069) that can make "moc.live//:sptth" read as a trusted link;
 # the zero-width direction marks (U+200E, U+200F, U+061C) stay: Arabic text needs them.
+def _colon(lang: str) -> str:
+    """A label's colon as the language writes it (French puts a space before it)."""
+    return "\u00a0: " if lang == "fr" else ": "
+
+
 def _t(lang: str, msgid: str, **values: object) -> str:
     return esc(gettext(lang, msgid, **values))
 
@@ -86,9 +91,9 @@ def _contacts(ref: Referral, lang: str) -> list[str]:
         else:
             label = esc(_BRANDS.get(key, kind))
         if key in {"web", "website", "form", "contact_form", "application_form"}:
-            lines.append(f"• {label}: {link(value, value)}")
+            lines.append(f"• {label}{_colon(lang)}{link(value, value)}")
         else:
-            lines.append(f"• {label}: {esc(value)}")
+            lines.append(f"• {label}{_colon(lang)}{esc(value)}")
     return lines
 
 
@@ -210,7 +215,7 @@ def _sources(guidance: Guidance, lang: str) -> str:
     for url in seen:
         hosts.setdefault(_host(url), url)
     links = " · ".join(link(url, host) for host, url in list(hosts.items())[:3])
-    return "📎 " + _t(lang, "Sources") + ": " + links
+    return "📎 " + _t(lang, "Sources") + _colon(lang) + links
 
 
 def _host(url: str) -> str:

@@ -367,3 +367,9 @@ def test_clip_counts_utf16_units() -> None:
     clipped = clip("😀" * 3000)
     assert units(clipped) <= MAX_UNITS and set(clipped) == {"😀"}
     assert clip("word " * 1000, 100).endswith("word")
+
+
+def test_french_labels_take_a_space_before_the_colon() -> None:
+    form = (("application_form", "https://f.org"),)
+    (text,) = render_answer(found(psg("q"), referrals=(ref("Org", contacts=form),)), "fr")
+    assert "\u00a0: " in text and "form: " not in text.lower()
