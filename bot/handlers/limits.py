@@ -11,6 +11,9 @@ Group chatter that does not address the bot never counts.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
+
 from telegram import Message, Update
 from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ApplicationHandlerStop
@@ -39,6 +42,20 @@ def _is_command(message: Message, name: str | None = None) -> bool:
     return command == name
 
 
+LAST_SEEN = "seen"
+IDLE_AFTER_S = 24 * 3600  # in-memory state of a user idle this long is dropped
+
+
+def forget_idle_users(user_data: Mapping[int, Mapping[str, object]], now: float) -> list[int]:
+    """The users whose in-memory state (answers behind buttons, chosen topic) has been idle
+    for a day: memory stays bounded by the people active recently."""
+    return [
+        uid
+        for uid, data in user_data.items()
+        if now - float(data.get(LAST_SEEN, 0.0)) > IDLE_AFTER_S  # type: ignore[arg-type]
+    ]
+
+
 def counts(update: Update) -> bool:
     """True for updates that make the bot work: anything in private, buttons, and in groups
     only commands and messages that address the bot."""
@@ -64,6 +81,8 @@ async def enforce(update: Update, context: Context) -> None:
     """Let the update through, or stop it here when its user is over the limit."""
     if not counts(update) or update.effective_user is None:
         return
+    if context.user_data is not None:  # when this user was last seen, for forgetting idle ones
+        context.user_data[LAST_SEEN] = time.monotonic()
     svc = services(context)
     if svc.replaying.get(update.update_id) is update:  # admitted before the restart
         return

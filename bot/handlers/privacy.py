@@ -18,6 +18,7 @@ from bot.handlers.keyboards import (
     matched,
     private_chat_button,
 )
+from bot.handlers.limits import forget_idle_users
 from bot.handlers.send import DELETE_WINDOW_S, answer_query, edit_html, recent_messages, reply
 from bot.handlers.start import privacy_notice
 from bot.i18n import gettext
@@ -250,7 +251,10 @@ async def run_due_deletions(context: Context) -> None:
 
 
 async def purge_expired(context: Context) -> None:
-    """Delete what is past retention (a repeating job)."""
+    """Delete what is past retention, and drop idle users' in-memory state (a repeating job)."""
+    application = context.application
+    for user_id in forget_idle_users(application.user_data, time.monotonic()):
+        application.drop_user_data(user_id)
     svc = services(context)
     if svc.is_open:
         await svc.store.purge_expired()

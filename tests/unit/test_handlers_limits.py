@@ -115,3 +115,15 @@ def _orgs(data: dict[str, str]) -> str:
 
 def _vote(data: dict[str, str]) -> str:
     return next(v for v in data.values() if v.startswith("fb:1"))
+
+
+def test_idle_users_in_memory_state_is_dropped_after_a_day() -> None:
+    from bot.handlers.limits import IDLE_AFTER_S, LAST_SEEN, forget_idle_users
+
+    now = 10 * IDLE_AFTER_S
+    user_data = {
+        1: {LAST_SEEN: now - 60},  # active a minute ago
+        2: {LAST_SEEN: now - IDLE_AFTER_S - 1},  # idle for more than a day
+        3: {},  # never seen since this process started counting
+    }
+    assert sorted(forget_idle_users(user_data, now)) == [2, 3]
