@@ -27,7 +27,7 @@ from bot.engine.units import UnitBook
 from ingest.encoders import BatchingEncoder, Encoder, encode_as
 from ingest.index import Collection, IndexLock, chroma_client, open_collections
 from ingest.metadata import Vocabulary, load_organizations
-from ingest.schema import IngestSummary, translation_group
+from ingest.schema import IngestSummary
 
 logger = logging.getLogger(__name__)
 
@@ -351,14 +351,6 @@ class Engine:
         if not sims:  # a lexical-only ranking (the BM25 baseline): ask the index directly
             sims = [h.similarity for h in self.collections[self.primary].query(qvec, 5)]
         return max(sims, default=0.0)
-
-
-def _groups(doc_ids: set[str]) -> set[str]:
-    return {translation_group(d) for d in doc_ids}
-
-
-def _group_of(cand: Candidate) -> str:
-    return translation_group(cand.doc_id)
 
 
 def _ms(since: float) -> float:

@@ -8,7 +8,7 @@ interface language, else English.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +65,8 @@ class UnitBook:
             self._units[unit.group][unit.language] = unit
         self._protocol_ids: list[str] = []
         self._protocol_vectors: np.ndarray | None = None
+        self._intent_groups: list[str] = []
+        self._intent_vectors: np.ndarray | None = None
         # Words that name one situation (or two) in any language: "обыск", "gözaltı", "پلیس".
         words: dict[str, set[str]] = defaultdict(set)
         for group, versions in self._units.items():
@@ -94,12 +96,6 @@ class UnitBook:
                 return versions[lang]
         return next(iter(versions.values()), None)
 
-    def languages(self, group: str) -> set[str]:
-        return set(self._units.get(group) or ())
-
-    def protocols(self) -> list[str]:
-        return [g for g, v in self._units.items() if any(u.kind == "protocol" for u in v.values())]
-
     def set_protocol_vectors(self, ids: list[str], vectors: np.ndarray) -> None:
         """Vectors (primary encoder) of protocol entries, any language, keyed by doc id."""
         self._protocol_ids = ids
@@ -112,12 +108,8 @@ class UnitBook:
         the encoder, plus the words that belong to one situation only."""
         if self._protocol_vectors is None or not len(self._protocol_ids):
             return None, 0.0
-        sims = self._protocol_vectors @ vector
-        by_group: dict[str, list[float]] = defaultdict(list)
-        for doc_id, sim in zip(self._protocol_ids, sims, strict=True):
-            by_group[translation_group(doc_id)].append(float(sim))
-        # Mean of the closest translations: one lucky language does not decide the situation.
-        scored = {g: float(np.mean(sorted(v)[-3:])) for g, v in by_group.items()}
+        groups = [translation_group(d) for d in self._protocol_ids]
+        scored = _closest_by_group(groups, self._protocol_vectors @ vector)
         lexical: dict[str, float] = defaultdict(float)
         for token in set(tokens(text[:2000])):
             for g, weight in self._situation_words.get(token, {}).items():
@@ -127,16 +119,20 @@ class UnitBook:
         group = max(scored, key=lambda g: scored[g])
         return group, scored[group]
 
-    def intents(self) -> list[tuple[str, str]]:
-        """(group, text) for every answer unit's question and title, in every language."""
+    def _texts(self, keep: Callable[[Unit], bool]) -> list[tuple[str, str]]:
+        """(group, text) for the title and question of every kept unit, in every language."""
         return [
             (u.group, text)
             for versions in self._units.values()
             for u in versions.values()
-            if u.kind == "answer"
-            for text in (u.question, u.title)
+            if keep(u)
+            for text in (u.title, u.question)
             if text
         ]
+
+    def intents(self) -> list[tuple[str, str]]:
+        """(group, text) for every answer unit's question and title, in every language."""
+        return self._texts(lambda u: u.kind == "answer")
 
     def set_intent_vectors(self, groups: list[str], vectors: np.ndarray) -> None:
         self._intent_groups = groups
@@ -145,43 +141,32 @@ class UnitBook:
     def intent_scores(self, vector: np.ndarray) -> dict[str, float]:
         """How close the message is to what each answer unit answers (its questions and titles
         in every language: mean of the three closest)."""
-        vectors = getattr(self, "_intent_vectors", None)
-        if vectors is None or not len(vectors):
+        if self._intent_vectors is None or not len(self._intent_vectors):
             return {}
-        by_group: dict[str, list[float]] = defaultdict(list)
-        for group, sim in zip(self._intent_groups, vectors @ vector, strict=True):
-            by_group[group].append(float(sim))
-        return {g: float(np.mean(sorted(v)[-3:])) for g, v in by_group.items()}
+        return _closest_by_group(self._intent_groups, self._intent_vectors @ vector)
 
     def questions_of(self, kind: str) -> list[str]:
         """The questions (and titles) of every unit of one kind, in every language."""
-        return [
-            text
-            for versions in self._units.values()
-            for u in versions.values()
-            if u.kind == kind
-            for text in (u.title, u.question)
-            if text
-        ]
+        return [text for _, text in self._texts(lambda u: u.kind == kind)]
 
     def calm_questions(self) -> list[str]:
         """Questions of answer units that are never about danger now: the hard negatives of
         triage. Units on emergencies or on legal aid (a relative detained) are left out."""
+        calm = {"emergency", "legal-aid"}
         return [
             text
-            for versions in self._units.values()
-            for u in versions.values()
-            if u.kind == "answer" and not {"emergency", "legal-aid"} & set(u.topics)
-            for text in (u.title, u.question)
-            if text
+            for _, text in self._texts(lambda u: u.kind == "answer" and not calm & set(u.topics))
         ]
 
     def questions(self) -> list[str]:
-        """Every unit's title in every language: what people ask that we answer."""
-        return [
-            text
-            for versions in self._units.values()
-            for u in versions.values()
-            for text in (u.title, u.question)
-            if text
-        ]
+        """Every unit's title and question in every language: what people ask that we answer."""
+        return [text for _, text in self._texts(lambda u: True)]
+
+
+def _closest_by_group(groups: Sequence[str], sims: np.ndarray) -> dict[str, float]:
+    """Per group, the mean of its three closest texts: one lucky translation or phrasing does
+    not decide alone."""
+    by_group: dict[str, list[float]] = defaultdict(list)
+    for group, sim in zip(groups, sims, strict=True):
+        by_group[group].append(float(sim))
+    return {g: float(np.mean(sorted(v)[-3:])) for g, v in by_group.items()}
