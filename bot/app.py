@@ -66,6 +66,7 @@ class ChatActionExempt(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Any:
+        """Send chat actions straight away; everything else goes through the limiter."""
         if endpoint in EXEMPT_ENDPOINTS:
             return await callback(*args, **kwargs)
         return await super().process_request(

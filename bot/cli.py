@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `waypoint` argument parser, one subparser per subcommand."""
     parser = argparse.ArgumentParser(prog="waypoint", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Read the settings, configure logging and run one subcommand; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -120,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_json(obj: object) -> None:
+    """Print `obj` as one line of JSON, non-ASCII kept as is."""
     print(json.dumps(obj, ensure_ascii=False))
 
 

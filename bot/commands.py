@@ -21,6 +21,7 @@ SUMMARY_COLUMNS = (
 
 
 def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
+    """Index `knowledge/` (only what changed, unless `--rebuild`) and print the summary."""
     from ingest.encoders import encoders_for
     from ingest.service import ingest, is_stale, load_encoders
 
@@ -79,6 +80,7 @@ def ingest_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def check_command(settings: Settings) -> int:
+    """Print the errors and warnings found in `knowledge/`; 1 if there are errors."""
     from ingest.check import check_knowledge
 
     report = check_knowledge(settings.knowledge_dir)
@@ -129,6 +131,7 @@ def _open_engine(settings: Settings) -> Any:
 
 
 def ask_command(settings: Settings, question: str | None, *, as_json: bool) -> int:
+    """Answer one question, or one per line of stdin, as plain text or JSON lines."""
     from bot.engine.language import ui_language
     from bot.render import render_answer, to_plain
 
@@ -149,6 +152,7 @@ def ask_command(settings: Settings, question: str | None, *, as_json: bool) -> i
 
 
 def chat_command(settings: Settings) -> int:
+    """Answer questions typed in the terminal until Ctrl-D; nothing is written to disk."""
     from bot.engine.language import ui_language
     from bot.render import render_answer, to_plain
 

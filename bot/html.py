@@ -35,6 +35,7 @@ def esc(text: str) -> str:
 
 
 def attr(text: str) -> str:
+    """Text as a safe double-quoted attribute value."""
     return esc(text).replace('"', "&quot;")
 
 

@@ -93,12 +93,14 @@ class Services:
 
     @property
     def engine(self) -> AnswerEngine:
+        """The answer engine; NotOpenError before `post_init` opens it."""
         if self._engine is None:
             raise NotOpenError("the answer engine is not open")
         return self._engine
 
     @property
     def store(self) -> Store:
+        """The state store; NotOpenError before `post_init` opens it."""
         if self._store is None:
             raise NotOpenError("the state store is not open")
         return self._store
@@ -134,6 +136,7 @@ class Services:
 
     @property
     def is_open(self) -> bool:
+        """True once both the engine and the store are open."""
         return self._engine is not None and self._store is not None
 
     @property

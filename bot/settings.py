@@ -66,6 +66,8 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    """The app's configuration; the defaults suit a local run (`from_env` reads it)."""
+
     data_dir: Path = Path("data")
     knowledge_dir: Path = Path("knowledge")
     chroma_url: str | None = None
@@ -94,14 +96,17 @@ class Settings:
 
     @property
     def chroma_dir(self) -> Path:
+        """The embedded index's folder, used when CHROMA_URL is not set."""
         return self.data_dir / "chroma"
 
     @property
     def state_db(self) -> Path:
+        """The SQLite state database."""
         return self.data_dir / "state.sqlite3"
 
     @property
     def llm_enabled(self) -> bool:
+        """True when both an LLM endpoint and a model are configured."""
         return bool(self.llm_base_url and self.llm_model)
 
     def engine_config(self) -> EngineConfig:
@@ -119,6 +124,7 @@ class Settings:
         )
 
     def with_(self, **changes: Any) -> Settings:
+        """A copy with some fields replaced."""
         return replace(self, **changes)
 
     @classmethod

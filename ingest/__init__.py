@@ -1,0 +1,1 @@
+"""From `knowledge/` to the index: load and check documents, split, embed, store in Chroma."""

@@ -82,12 +82,15 @@ _CONTACT_META_KEYS = {"notes", "hotline_24_7"}
 
 @dataclass
 class CheckReport:
+    """What `waypoint check` found: (file, reason) errors and warnings, and documents read."""
+
     errors: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     documents: int = 0
 
     @property
     def ok(self) -> bool:
+        """True when there are no errors; warnings do not count."""
         return not self.errors
 
 

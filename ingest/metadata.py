@@ -132,6 +132,8 @@ def parse_meta(
 
 @dataclass(frozen=True)
 class Organization:
+    """One entry of `organizations.yaml`: whom it helps, how to reach it, its texts by language."""
+
     id: str
     name: str
     url: str
@@ -147,13 +149,16 @@ class Organization:
 
     @property
     def recommendable(self) -> bool:
+        """True unless the organization has closed."""
         return self.status != "closed"
 
     def summary(self, language: str) -> str:
+        """One line on what it offers, in `language` (else English, else its first offer)."""
         entry = self.i18n.get(language) or self.i18n.get("en") or {}
         return str(entry.get("summary") or (self.offers[0] if self.offers else self.name))
 
     def keywords(self, language: str) -> list[str]:
+        """Its search keywords in `language` (none for a language without them)."""
         entry = self.i18n.get(language) or {}
         return [str(k) for k in entry.get("keywords") or []]
 
@@ -205,6 +210,8 @@ def load_organizations(
 
 @dataclass(frozen=True)
 class Topic:
+    """One topic of `topics.yaml`: its names, descriptions and keywords by language."""
+
     id: str
     names: dict[str, str]
     descriptions: dict[str, str]
@@ -249,6 +256,7 @@ class Vocabulary:
 
     @classmethod
     def from_dir(cls, knowledge_dir: Path) -> Vocabulary:
+        """The vocabulary of `knowledge_dir/topics.yaml`."""
         return cls(load_topics(knowledge_dir / TOPICS_FILE))
 
     def __contains__(self, topic: object) -> bool:

@@ -47,6 +47,8 @@ EMBED_BATCH_CHUNKS = 256
 
 @dataclass(frozen=True)
 class Chunk:
+    """One indexed piece of a file: a stable id, its texts, and the metadata every chunk carries."""
+
     id: str
     text: str  # what is quoted to users
     embed_text: str  # what is embedded and matched lexically (title and section included)
@@ -186,6 +188,7 @@ class Ingestor:
         dry_run: bool = False,
         progress: Callable[[list[Unit]], Iterable[Unit]] | None = None,
     ) -> IngestSummary:
+        """Index what changed (everything with `rebuild`), delete what disappeared, and count."""
         started = time.perf_counter()
         summary = IngestSummary()
         if not self.root.is_dir():
@@ -350,4 +353,5 @@ def _kept_on_error(doc_id: str, summary: IngestSummary) -> bool:
 
 
 def read_yaml(path: Path) -> Any:
+    """The YAML in a UTF-8 file, parsed safely."""
     return yaml.safe_load(path.read_text(encoding="utf-8"))

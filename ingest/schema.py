@@ -63,6 +63,7 @@ class ChunkMeta:
 
     @classmethod
     def from_metadata(cls, meta: Mapping[str, Any]) -> ChunkMeta:
+        """Read an entry's stored metadata; keys it does not know are kept in `extra`."""
         known = {f for f in cls.__dataclass_fields__ if f != "extra"}
 
         def strs(key: str) -> tuple[str, ...]:
@@ -119,11 +120,13 @@ class IngestSummary:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The summary as a dict, seconds rounded to the millisecond."""
         data = asdict(self)
         data["seconds"] = round(self.seconds, 3)
         return data
 
     def to_json(self) -> str:
+        """The summary as one JSON object."""
         return json.dumps(self.to_dict(), ensure_ascii=False)
 
 

@@ -177,6 +177,7 @@ class PendingUpload:
 
     @property
     def file(self) -> Path:
+        """The uploaded file itself."""
         return self.folder / self.name
 
     @property
@@ -194,6 +195,7 @@ class Published:
 
 
 def pending_root(data_dir: Path) -> Path:
+    """The folder that holds one subfolder per upload awaiting review."""
     return data_dir / PENDING_DIR
 
 

@@ -55,6 +55,7 @@ class CallbackData:
         raise NotImplementedError
 
     def button(self, text: str) -> InlineKeyboardButton:
+        """A button labelled `text` that sends this data."""
         data = self.data()
         assert len(data.encode()) <= MAX_DATA_BYTES, data
         return InlineKeyboardButton(text, callback_data=data)
@@ -71,69 +72,89 @@ def matched(kind: type[K], context: Context) -> K | None:
 
 @dataclass(frozen=True)
 class LanguageChoice(CallbackData):
+    """An interface language, from the /language menu."""
+
     lang: str
     pattern = re.compile(r"^lang:([a-z]{2,3})$")
 
     @classmethod
     def parse(cls, match: re.Match[str]) -> Self | None:
+        """The code, if it is a supported language."""
         code = match.group(1)
         return cls(code) if supported(code) == code else None
 
     def data(self) -> str:
+        """`lang:<code>`."""
         return f"lang:{self.lang}"
 
 
 @dataclass(frozen=True)
 class TopicChoice(CallbackData):
+    """A topic from the topic menu."""
+
     topic: str
     pattern = re.compile(rf"^topic:{TOPIC}$")
 
     @classmethod
     def parse(cls, match: re.Match[str]) -> Self | None:
+        """The topic, if it has a topic id's shape (the handler checks the vocabulary)."""
         topic = topic_or_none(match.group(1))
         return cls(topic) if topic else None
 
     def data(self) -> str:
+        """`topic:<id>`."""
         return f"topic:{self.topic}"
 
 
 @dataclass(frozen=True)
 class AutoDeleteChoice(CallbackData):
+    """How long our messages stay before they are deleted (None: they stay)."""
+
     seconds: int | None
     pattern = re.compile(r"^ad:(\d{1,6})$")
 
     @classmethod
     def parse(cls, match: re.Match[str]) -> Self | None:
+        """One of the offered delays; 0 turns auto-delete off."""
         seconds = int(match.group(1)) or None
         return cls(seconds) if seconds in AUTODELETE_CHOICES.values() else None
 
     def data(self) -> str:
+        """`ad:<seconds>`, 0 for off."""
         return f"ad:{self.seconds or 0}"
 
 
 @dataclass(frozen=True)
 class ForgetChoice(CallbackData):
+    """The answer to /forget's question: delete everything, or cancel."""
+
     confirmed: bool
     pattern = re.compile(r"^forget:(yes|no)$")
 
     @classmethod
     def parse(cls, match: re.Match[str]) -> Self | None:
+        """Confirmed on `yes`, cancelled on `no`."""
         return cls(match.group(1) == "yes")
 
     def data(self) -> str:
+        """`forget:yes` or `forget:no`."""
         return "forget:yes" if self.confirmed else "forget:no"
 
 
 @dataclass(frozen=True)
 class MoreSources(CallbackData):
+    """More sources for the answer remembered under `token`."""
+
     token: str
     pattern = re.compile(rf"^more:{TOKEN}$")
 
     @classmethod
     def parse(cls, match: re.Match[str]) -> Self | None:
+        """The token, looked up later in the user's own memory."""
         return cls(match.group(1))
 
     def data(self) -> str:
+        """`more:<token>`."""
         return f"more:{self.token}"
 
 
@@ -147,9 +168,11 @@ class WhoCanHelp(CallbackData):
 
     @classmethod
     def parse(cls, match: re.Match[str]) -> Self | None:
+        """The token, and the topic if it has a topic id's shape."""
         return cls(match.group(1), topic_or_none(match.group(2)))
 
     def data(self) -> str:
+        """`orgs:<token>:<topic>`, with `-` for no topic."""
         return f"orgs:{self.token}:{self.topic or NO_TOPIC}"
 
 
@@ -163,9 +186,11 @@ class Vote(CallbackData):
 
     @classmethod
     def parse(cls, match: re.Match[str]) -> Self | None:
+        """The vote and the answer's token."""
         return cls(match.group(1) == "1", match.group(2))
 
     def data(self) -> str:
+        """`fb:1:<token>` (helpful) or `fb:0:<token>`."""
         return f"fb:{int(self.helpful)}:{self.token}"
 
 
@@ -179,9 +204,11 @@ class Review(CallbackData):
 
     @classmethod
     def parse(cls, match: re.Match[str]) -> Self | None:
+        """The decision and the upload's id."""
         return cls(match.group(1) == "ok", match.group(2))
 
     def data(self) -> str:
+        """`up:ok:<id>` or `up:no:<id>`."""
         return f"up:{'ok' if self.approve else 'no'}:{self.upload_id}"
 
 
@@ -189,6 +216,7 @@ class Review(CallbackData):
 
 
 def language_keyboard(current: str) -> InlineKeyboardMarkup:
+    """The interface languages, the current one ticked."""
     buttons = [
         LanguageChoice(code).button(("✓ " if code == current else "") + language_name(code))
         for code in LANGUAGES
@@ -213,6 +241,7 @@ def topic_keyboard(lang: str, vocabulary: Vocabulary) -> InlineKeyboardMarkup:
 
 
 def autodelete_keyboard(lang: str, current: int | None) -> InlineKeyboardMarkup:
+    """Keep messages, or delete them after 1 or 24 hours; the current choice ticked."""
     labels = {
         "off": gettext(lang, "Keep messages"),
         "1h": gettext(lang, "Delete after 1 hour"),
@@ -226,6 +255,7 @@ def autodelete_keyboard(lang: str, current: int | None) -> InlineKeyboardMarkup:
 
 
 def forget_keyboard(lang: str) -> InlineKeyboardMarkup:
+    """Confirm or cancel /forget."""
     return InlineKeyboardMarkup(
         [
             [ForgetChoice(True).button(gettext(lang, "Yes, delete everything"))],
@@ -235,6 +265,7 @@ def forget_keyboard(lang: str) -> InlineKeyboardMarkup:
 
 
 def answer_keyboard(lang: str, token: str, answer: Answer) -> InlineKeyboardMarkup:
+    """Under an answer: more sources (if it has some), who can help, and the two votes."""
     topic = first_topic(answer)
     first_row = []
     if answer.answer_found and answer.passages:
@@ -258,6 +289,7 @@ def without_votes(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup | None:
 
 
 def review_keyboard(lang: str, upload_id: str) -> InlineKeyboardMarkup:
+    """Approve or reject an upload waiting for review."""
     return InlineKeyboardMarkup(
         [
             [
@@ -269,6 +301,7 @@ def review_keyboard(lang: str, upload_id: str) -> InlineKeyboardMarkup:
 
 
 def private_chat_button(username: str | None, lang: str) -> InlineKeyboardMarkup | None:
+    """A link to a private chat with the bot (None if its username is unknown)."""
     if not username:
         return None
     button = InlineKeyboardButton(

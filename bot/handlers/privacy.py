@@ -29,6 +29,7 @@ DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 
 
 def autodelete_status(lang: str, seconds: int | None) -> str:
+    """One sentence saying whether auto-delete is on, and after how long."""
     if seconds == 3600:
         return t(lang, "Auto-delete is on: I delete our messages 1 hour after they are sent.")
     if seconds == 86400:

@@ -48,6 +48,7 @@ class AddressedToBot(filters.MessageFilter):
     """Group messages that @mention the bot or reply to it."""
 
     def filter(self, message: Message) -> bool:
+        """Every private message; in groups, only those addressed to the bot."""
         if message.chat.type == ChatType.PRIVATE:
             return True
         return mentions_bot(message, message.get_bot().username)

@@ -56,6 +56,7 @@ def privacy_notice(lang: str, *, keeps_unanswered: bool) -> str:
 
 
 def welcome(lang: str) -> str:
+    """The greeting: what Waypoint is for and what it does not do (HTML)."""
     return "\n\n".join(
         [
             "👋 <b>" + t(lang, "Welcome to Waypoint.") + "</b>",
@@ -87,6 +88,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 
 
 def help_text(lang: str) -> str:
+    """The commands, one a line, for /help (HTML)."""
     lines = ["<b>" + t(lang, "What I can do") + "</b>"]
     lines += [f"/{command}: {t(lang, description)}" for command, description in COMMANDS]
     lines.append("")

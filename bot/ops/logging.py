@@ -47,6 +47,7 @@ class RedactTokens(logging.Filter):
     """Rewrite a record's message and string extras with tokens redacted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Redact in place; never drops a record."""
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # a malformed %-format; keep what we can
@@ -65,6 +66,7 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
+        """The standard line, then the record's extra fields as `key=value`."""
         line = super().format(record)
         extras = _extras(record)
         if extras:
@@ -76,6 +78,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, extra fields, exc."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON; values JSON cannot hold become strings."""
         entry: dict[str, Any] = {
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
                 timespec="milliseconds"

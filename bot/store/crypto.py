@@ -77,6 +77,7 @@ DAY_KEY_PURPOSE = b"visitor-day-key/v1"
 
 
 def inbox_purpose(update_id: int) -> bytes:
+    """What an inbox payload is bound to: its update id."""
     return b"inbox/v2:%d" % update_id
 
 

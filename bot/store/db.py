@@ -69,11 +69,13 @@ async def fetch(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) 
 
 
 async def get_meta(db: aiosqlite.Connection, name: str) -> str | None:
+    """The value stored under `name` in `meta`, or None."""
     rows = await fetch(db, "SELECT value FROM meta WHERE name = ?", (name,))
     return str(rows[0][0]) if rows else None
 
 
 async def set_meta(db: aiosqlite.Connection, name: str, value: str) -> None:
+    """Store `value` under `name` in `meta`, replacing any; run inside a write."""
     await db.execute(
         "INSERT INTO meta (name, value) VALUES (?, ?)"
         " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -106,6 +108,7 @@ class Database:
 
     @property
     def closed(self) -> bool:
+        """True once `close()` has run."""
         return self._conn is None
 
     async def close(self) -> None:

@@ -73,6 +73,7 @@ def _run(db: sqlite3.Connection, *statements: str) -> None:
 
 @migration
 def m001_initial(db: sqlite3.Connection) -> None:
+    """Users, their events and votes, unanswered questions, and the heartbeat."""
     _run(
         db,
         """
@@ -123,6 +124,7 @@ def m001_initial(db: sqlite3.Connection) -> None:
 
 @migration
 def m002_autodelete(db: sqlite3.Connection) -> None:
+    """Each user's auto-delete choice, and the messages due for deletion."""
     _run(
         db,
         "ALTER TABLE users ADD COLUMN autodelete_s INTEGER",
@@ -141,6 +143,7 @@ def m002_autodelete(db: sqlite3.Connection) -> None:
 
 @migration
 def m003_inbox(db: sqlite3.Connection) -> None:
+    """The durable inbox: each update is kept until it has been handled."""
     # A row with `sealed` set is pending; a row with `done_at` set is a tombstone kept only
     # so a redelivered update is recognised (it holds no pseudonym and no payload).
     _run(
@@ -161,7 +164,7 @@ def m003_inbox(db: sqlite3.Connection) -> None:
 
 @migration
 def m004_gap_owner(db: sqlite3.Connection) -> None:
-    # Kept unanswered texts carry their author's pseudonym so /forget removes them too.
+    """Kept unanswered texts carry their author's pseudonym so /forget removes them too."""
     _run(
         db,
         "ALTER TABLE gaps ADD COLUMN pseudonym TEXT",
@@ -171,9 +174,9 @@ def m004_gap_owner(db: sqlite3.Connection) -> None:
 
 @migration
 def m005_unlinkable(db: sqlite3.Connection) -> None:
-    # Nothing at rest may tie two events to one person: usage becomes daily counts, and the
-    # sealed tables lose their pseudonym column (the store re-seals their rows with the
-    # pseudonym inside when it opens with the key; see bot.store.upgrade).
+    """Nothing at rest may tie two events to one person: usage becomes daily counts, and the
+    sealed tables lose their pseudonym column (the store re-seals their rows with the
+    pseudonym inside when it opens with the key; see bot.store.upgrade)."""
     _run(
         db,
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",

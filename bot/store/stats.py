@@ -43,6 +43,7 @@ class DayCounts:
 
     @property
     def total(self) -> int:
+        """All the day's questions."""
         return self.answered + self.not_found + self.emergency
 
 
@@ -66,22 +67,27 @@ class Stats:
 
     @property
     def questions(self) -> int:
+        """Questions over the window."""
         return sum(day.total for day in self.per_day)
 
     @property
     def answered(self) -> int:
+        """Questions answered from the sources."""
         return sum(day.answered for day in self.per_day)
 
     @property
     def not_found(self) -> int:
+        """Questions with no answer in the sources."""
         return sum(day.not_found for day in self.per_day)
 
     @property
     def emergency(self) -> int:
+        """Questions treated as emergencies."""
         return sum(day.emergency for day in self.per_day)
 
     @property
     def not_found_rate(self) -> float:
+        """The share of questions not found (0.0 with no questions)."""
         return self.not_found / self.questions if self.questions else 0.0
 
 
