@@ -16,7 +16,7 @@ from bot.engine.compose import SentencePicker
 from bot.engine.compose import passages as make_passages
 from bot.engine.config import EngineConfig, HasEngineConfig, as_engine_config
 from bot.engine.guard import looks_like_injection
-from bot.engine.language import detect_language, ui_language
+from bot.engine.language import detect_language, native_script, ui_language
 from bot.engine.referrals import Referrals
 from bot.engine.retrieve import Candidate, LexicalIndex, Retriever
 from bot.engine.scope import Scope
@@ -159,7 +159,9 @@ class Engine:
         }
 
     def encode_query(self, question: str) -> dict[str, np.ndarray]:
-        return {name: encode_as(enc, [question], "query")[0] for name, enc in self.encoders.items()}
+        """The message's vector from each encoder, read in its language's own script."""
+        native = native_script(question, detect_language(question))
+        return {name: encode_as(enc, [native], "query")[0] for name, enc in self.encoders.items()}
 
     def answer(
         self,
@@ -183,12 +185,15 @@ class Engine:
         t0 = time.perf_counter()
         question = question.replace("\x00", " ").strip()[:4096]
         lang = detect_language(question)
+        # What the encoders and cues read: Russian typed in Latin letters back in Cyrillic.
+        native = native_script(question, lang)
+        text = question if native == question else f"{question}\n{native}"
         ui = ui_language(language or lang)
         readers = (lang, ui)  # a unit is shown in the message's language, else the interface's
         vectors = vectors or self.encode_query(question)
         timings["encode"] = _ms(t0)
         qvec = vectors[self.primary]
-        emergency = bool(question) and self.triage.assess(question, qvec).emergency
+        emergency = bool(question) and self.triage.assess(text, qvec).emergency
         base = Answer(
             question_language=lang,
             ui_language=ui,
@@ -203,7 +208,7 @@ class Engine:
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
-        scope = self.scope.assess(question, qvec) if self.scope is not None else None
+        scope = self.scope.assess(text, qvec) if self.scope is not None else None
         locate = scope is not None and scope.locate_person and not emergency
         if locate and not self.referrals.named_in(question):  # an organization's contact is fine
             # Never help find or identify a person: the bot may be used to hunt defenders.
@@ -214,7 +219,7 @@ class Engine:
                 refusal="locate_person",
                 timings_ms=timings,
             )
-        topic_scores = self.topic_model.score(question, qvec)
+        topic_scores = self.topic_model.score(text, qvec)
         if emergency:  # immediate danger: the emergency material leads whatever else was asked
             best = topic_scores[0][1] if topic_scores else 0.0
             topic_scores = [("emergency", best + EMERGENCY_LIFT)] + [
@@ -226,7 +231,7 @@ class Engine:
             retriever = self._available_retriever()
             future = self._pool.submit(
                 retriever.search,
-                question,
+                native,
                 vectors,
                 weights=self.weights(lang),
                 where=where,
@@ -239,7 +244,7 @@ class Engine:
                 base,
                 search_unavailable=True,
                 general_contacts=self.emergency_contacts(ui),
-                guidance=self._protocol(qvec, readers, question) if emergency else None,
+                guidance=self._protocol(qvec, readers, text) if emergency else None,
                 timings_ms=timings,
             )
         timings["search"] = _ms(t1)
@@ -258,15 +263,15 @@ class Engine:
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
-        unit = self._protocol(qvec, readers, question) if emergency else None
+        unit = self._protocol(qvec, readers, text) if emergency else None
         if unit is None:
             unit = self._direct_unit(ranked, readers, qvec)
         guidance = unit or self._direct_passage(ranked, qvec, lang)
-        shown = make_passages(ranked, question)
+        shown = make_passages(ranked, text)
         preferred = self._unit_organizations(guidance)
         referrals = tuple(
             self.referrals.rank(
-                question,
+                text,
                 ui,
                 topic_scores,
                 ranked,

@@ -166,6 +166,26 @@ def _translit_russian(text: str) -> bool:
     return sum(w in _TRANSLIT_RUSSIAN_WORDS for w in _words(text.lower())) >= 2
 
 
+# Common ways of typing Russian letters in Latin that the standard scheme reads otherwise.
+_MESSENGER_RUSSIAN = (("shch", "щ"), ("sch", "щ"), ("yj", "ый"), ("ij", "ий"), ("iy", "ий"))
+
+
+def native_script(text: str, lang: str) -> str:
+    """The message in its language's own script where people type it in Latin letters.
+
+    Russian typed in Latin ("krasnyj cirkulyar kak proverit") is read back into Cyrillic, so
+    the encoders and the Russian knowledge see Russian; anything else is returned unchanged.
+    """
+    if lang != "ru" or _CYRILLIC.search(text) or not _translit_russian(text):
+        return text
+    import cyrtranslit
+
+    lowered = text.lower()
+    for latin, cyrillic in _MESSENGER_RUSSIAN:
+        lowered = lowered.replace(latin, cyrillic)
+    return str(cyrtranslit.to_cyrillic(lowered, "ru"))
+
+
 def detect_language(text: str, default: str = "en") -> str:
     """The message's language: script first (Arabic, Cyrillic, CJK), then character n-grams."""
     letters = [ch for ch in text if ch.isalpha()]

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.language import _LATIN_CANDIDATES, SUPPORTED, detect_language, ui_language
+from bot.engine.language import (
+    _LATIN_CANDIDATES,
+    SUPPORTED,
+    detect_language,
+    native_script,
+    ui_language,
+)
 from ingest import languages
 from ingest.languages import BY_CODE, CODES, TABLE, catalogs, interface_language
 
@@ -182,6 +188,30 @@ def test_arabic_in_latin_letters_is_arabic(text: str) -> None:
 )
 def test_russian_in_latin_letters_is_russian(text: str) -> None:
     assert detect_language(text) == "ru"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["kak proverit est li na mne krasnoe uvedomlenie", "pomogite, chto delat esli zaderzhali"],
+)
+def test_russian_in_latin_letters_is_read_in_cyrillic(text: str) -> None:
+    native = native_script(text, detect_language(text))
+    letters = [ch for ch in native if ch.isalpha()]
+    assert letters and all("\u0400" <= ch <= "\u04ff" for ch in letters)
+    assert native.count(" ") == text.count(" ")  # word for word, nothing added or dropped
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("How do I check for a red notice?", "en"),
+        ("Как проверить, есть ли на мне красное уведомление?", "ru"),
+        ("chto delat", "en"),  # a message not read as Russian stays as it was typed
+        ("Cómo apelar la denegación del visado", "es"),
+    ],
+)
+def test_other_messages_are_read_as_typed(text: str, lang: str) -> None:
+    assert native_script(text, lang) == text
 
 
 @pytest.mark.parametrize(
