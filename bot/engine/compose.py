@@ -131,6 +131,7 @@ def from_unit(unit: Unit) -> Guidance:
 
 
 def from_passage(cand: Candidate, text: str) -> Guidance:
+    """Sentences quoted from a retrieved passage as the direct answer of a reply."""
     meta = cand.metadata
     return Guidance(
         text=text,

@@ -27,18 +27,22 @@ class EngineConfig:
 
     @property
     def chroma_dir(self) -> Path:
+        """Where the embedded Chroma index lives (unused when `chroma_url` is set)."""
         return self.data_dir / "chroma"
 
     @property
     def llm_enabled(self) -> bool:
+        """True when both an LLM endpoint and a model are configured."""
         return bool(self.llm_base_url and self.llm_model)
 
 
 class HasEngineConfig(Protocol):
     """Anything that can say how the engine is configured (the app's Settings)."""
 
-    def engine_config(self) -> EngineConfig: ...
+    def engine_config(self) -> EngineConfig:
+        """The engine's part of the settings."""
 
 
 def as_engine_config(source: EngineConfig | HasEngineConfig) -> EngineConfig:
+    """The engine configuration itself, or the one the app's settings derive."""
     return source if isinstance(source, EngineConfig) else source.engine_config()

@@ -37,6 +37,8 @@ FRAGMENT_WORDS = 8
 
 @dataclass(frozen=True)
 class Case:
+    """One line of the eval file: a question and what a good answer to it contains."""
+
     id: str
     q: str
     lang: str
@@ -49,6 +51,7 @@ class Case:
 
 
 def load_cases(path: Path) -> list[Case]:
+    """The cases of a JSONL file, one per non-blank line (the line number when `id` is missing)."""
     cases = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -141,6 +144,7 @@ def _fact_text(text: str) -> str:
 
 
 def aggregate(rows: Iterable[dict[str, float | None]]) -> dict[str, float | None]:
+    """Mean of each metric over the questions it applies to, to three places (None if none)."""
     sums: dict[str, list[float]] = defaultdict(list)
     for row in rows:
         for key, value in row.items():
@@ -150,6 +154,7 @@ def aggregate(rows: Iterable[dict[str, float | None]]) -> dict[str, float | None
 
 
 def median_words(rows: Iterable[tuple[Case, Answer, dict[str, float | None]]]) -> dict[str, Any]:
+    """Median words of the first message: normal answers, emergencies, and all with contacts."""
     import statistics
 
     normal = [s["words"] or 0.0 for c, a, s in rows if a.answer_found and not a.emergency]
@@ -235,6 +240,7 @@ def evaluate(engine: Any, cases: list[Case]) -> dict[str, Any]:
 
 
 def main(settings: EngineConfig | HasEngineConfig, file: Path, *, as_json: bool) -> int:
+    """Evaluate the cases in `file` and print the tables (or the JSON); the exit code."""
     from rich.console import Console
     from rich.table import Table
 

@@ -52,4 +52,5 @@ def _fold(text: str) -> str:
 
 
 def looks_like_injection(text: str) -> bool:
+    """True when the message tries to steer the bot or reach other people's data."""
     return bool(_INJECTION.search(_fold(text)))

@@ -60,6 +60,8 @@ def to_referral(
 
 
 class Referrals:
+    """The recommendable organizations of the directory, ranked for a question."""
+
     def __init__(self, organizations: dict[str, Organization]) -> None:
         self.orgs = {oid: o for oid, o in organizations.items() if o.recommendable}
         self._names = {oid: [o.name.split(" (")[0], *_aliases(o)] for oid, o in self.orgs.items()}
@@ -130,10 +132,12 @@ class Referrals:
         return [to_referral(self.orgs[oid], language, reason=reason) for oid in ranked[:limit]]
 
     def for_topic(self, topic: str | None, language: str) -> list[Referral]:
+        """Every recommendable organization, or those working on `topic`, in directory order."""
         orgs = [o for o in self.orgs.values() if topic is None or topic in o.topics]
         return [to_referral(o, language) for o in orgs]
 
     def emergency(self, language: str) -> tuple[Referral, ...]:
+        """The organizations with a 24/7 line, those first for emergencies leading."""
         lines = [o for o in self.orgs.values() if o.contact.get("hotline_24_7")]
         # Organizations whose first purpose is emergencies lead (their topics are ordered).
         lines.sort(

@@ -25,6 +25,12 @@ RRF_K = 60
 
 @dataclass
 class Candidate:
+    """One index entry found for a question, with its score from each side of the search.
+
+    `dense` holds the cosine similarity by encoder, `bm25` the raw BM25 score, and `fused`
+    the weighted reciprocal-rank sum the candidates are ranked by.
+    """
+
     id: str
     text: str
     metadata: dict[str, Any]
@@ -34,14 +40,17 @@ class Candidate:
 
     @property
     def kind(self) -> str:
+        """What the entry is: "document", "organization" or "unit"."""
         return str(self.metadata.get("kind", "document"))
 
     @property
     def doc_id(self) -> str:
+        """The document the entry was cut from (the entry's own id when unknown)."""
         return str(self.metadata.get("doc_id", self.id))
 
     @property
     def topics(self) -> list[str]:
+        """The vocabulary topics the entry is tagged with."""
         return list(self.metadata.get("topics") or [])
 
 
@@ -62,12 +71,15 @@ class LexicalIndex:
         return len(self.ids)
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 score of every entry, in index order (all zero for an empty query)."""
         if not self.ids or not query_tokens:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(query_tokens), dtype=np.float32)
 
 
 class Retriever:
+    """Search over the Chroma collections (one per encoder) and the BM25 index together."""
+
     def __init__(self, collections: dict[str, Collection], lexical: LexicalIndex) -> None:
         self.collections = collections
         self.lexical = lexical

@@ -26,6 +26,8 @@ OUT_FLOOR = 0.35
 
 @dataclass(frozen=True)
 class ScopeResult:
+    """What the bot will not answer in one message, and how close it is to what it does."""
+
     locate_person: bool
     out_of_scope: bool
     inside: float  # similarity to the nearest in-scope examples

@@ -12,6 +12,7 @@ STEM_CHARS = 6
 
 
 def normalize(text: str) -> str:
+    """Case-folded text with letter variants unified (ё, Turkish i, Arabic alef, diacritics)."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = text.replace("ё", "е").replace("ı", "i").replace("İ", "i")
     # Drop Arabic diacritics and tatweel; unify alef forms.
@@ -20,6 +21,7 @@ def normalize(text: str) -> str:
 
 
 def stem(token: str) -> str:
+    """The token's first letters (Arabic: after the article and prefixes), as a crude stem."""
     if token and "\u0600" <= token[0] <= "\u06ff":
         for prefix in _ARABIC_PREFIXES:
             if token.startswith(prefix) and len(token) - len(prefix) >= 3:

@@ -16,6 +16,8 @@ KEYWORD_CAP = 0.16
 
 
 class TopicModel:
+    """The topic vocabulary with the primary encoder's vectors of its descriptions and names."""
+
     def __init__(self, encoder: Encoder, topics: dict[str, Topic]) -> None:
         self.topics = topics
         labels: list[str] = []

@@ -27,12 +27,16 @@ LEXICAL_MARGIN = -0.06
 
 @dataclass(frozen=True)
 class TriageResult:
+    """Whether one message is an emergency, with the evidence behind the decision."""
+
     emergency: bool
     score: float  # positive-minus-negative similarity margin
     lexical: bool
 
 
 class Triage:
+    """Emergency decisions for one message, from its primary-encoder vector and its words."""
+
     def __init__(
         self,
         encoder: Encoder,

@@ -135,6 +135,7 @@ class UnitBook:
         return self._texts(lambda u: u.kind == "answer")
 
     def set_intent_vectors(self, groups: list[str], vectors: np.ndarray) -> None:
+        """Vectors (primary encoder) of the texts `intents()` lists, with their unit groups."""
         self._intent_groups = groups
         self._intent_vectors = vectors
 
