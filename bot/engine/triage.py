@@ -6,6 +6,7 @@ The examples live in `triage.yaml` beside this module: add a sentence there to t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,5 +88,12 @@ class Triage:
         return TriageResult(emergency, score, lexical)
 
 
+# Scripts written without spaces between words (Chinese, Japanese): a cue there is a substring.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+
+
 def _any_cue(cues: list[str], toks: list[str], lowered: str) -> bool:
-    return any(phrase_in(cue, toks) for cue in cues)
+    return any(
+        normalize(cue) in lowered if _UNSPACED.search(cue) else phrase_in(cue, toks)
+        for cue in cues
+    )
