@@ -1,0 +1,40 @@
+"""Lexical cues of the triage: the backup that flags danger the examples miss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.engine.triage import Triage
+from tests.conftest import HashEncoder
+
+DATA = {
+    "emergency": {"en": ["men are at my door right now"]},
+    "not_emergency": {"en": ["how do grants work"]},
+    "cues": {
+        "now": {"en": ["right now"], "zh": ["门口", "今晚"]},
+        "danger": {"en": ["police"], "zh": ["警察"]},
+    },
+}
+
+
+@pytest.fixture
+def triage() -> Triage:
+    return Triage(HashEncoder("use", 64), DATA)
+
+
+@pytest.mark.parametrize(
+    ("text", "lexical"),
+    [
+        ("the police are here right now", True),
+        ("警察现在就在我家门口", True),  # no spaces between words: cues are found inside the text
+        ("今晚警察会来吗", True),
+        ("警察的统计数据在哪里", False),  # a danger word without a "now" cue
+        ("police statistics for my thesis", False),
+    ],
+)
+def test_cues_need_a_now_and_a_danger_word_in_any_script(
+    triage: Triage, text: str, lexical: bool
+) -> None:
+    neutral = np.zeros(64, dtype=np.float32)  # no help from the examples either way
+    assert triage.assess(text, neutral).lexical is lexical
