@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.render import clean, esc
-from ingest import documents
-from ingest.documents import Loader, discover, parse_bytes
+from ingest import extract
+from ingest.documents import Loader, discover
 from ingest.errors import DocumentError
+from ingest.extract import parse_bytes
 from ingest.pipeline import Ingestor
 from tests.conftest import write_doc
 
@@ -92,7 +93,7 @@ def test_ingest_never_indexes_a_linked_secret(corpus, tmp_path, fake_encoders):
 
 @pytest.mark.parametrize("name", ["big.md", "big.txt"])
 def test_markdown_and_text_have_the_text_limit(tmp_path, monkeypatch, name):
-    monkeypatch.setattr(documents, "MAX_TEXT_CHARS", 1000)
+    monkeypatch.setattr(extract, "MAX_TEXT_CHARS", 1000)
     root = tmp_path / "k"
     write_doc(root, "big.md", title="Big", topics="[visas]", body="word " * 400)
     (root / "big.txt").write_text("word " * 400)
