@@ -109,6 +109,11 @@ def _bad(reason: str) -> ApiError:
     return ApiError(400, _PARSE + reason)
 
 
+def _at(text: str, pos: int) -> str:
+    """Where an error is, as Telegram reports it (worked out only when there is one)."""
+    return f"at byte offset {len(text[:pos].encode('utf-8'))}"
+
+
 def parse_html(text: str) -> str:
     """Telegram's HTML parse mode: return the visible text or raise ApiError like Telegram."""
     out: list[str] = []
@@ -116,36 +121,38 @@ def parse_html(text: str) -> str:
     pos = 0
     while pos < len(text):
         ch = text[pos]
-        at = f"at byte offset {len(text[:pos].encode('utf-8'))}"
         if ch == "<":
             m = _TAG.match(text, pos)
             if not m:
-                raise _bad(f"Unclosed start tag {at}")
+                raise _bad(f"Unclosed start tag {_at(text, pos)}")
             closing, name = m.group(1) == "/", m.group(2).lower()
             if closing and not stack:
-                raise _bad(f"Unexpected end tag {at}")
+                raise _bad(f"Unexpected end tag {_at(text, pos)}")
             if closing and stack[-1] != name:
-                raise _bad(f'Unmatched end tag {at}, expected "</{stack[-1]}>", found "</{name}>"')
+                raise _bad(
+                    f"Unmatched end tag {_at(text, pos)}, "
+                    f'expected "</{stack[-1]}>", found "</{name}>"'
+                )
             if closing:
                 stack.pop()
             elif name not in _ALLOWED_TAGS:
-                raise _bad(f'Unsupported start tag "{name}" {at}')
+                raise _bad(f'Unsupported start tag "{name}" {_at(text, pos)}')
             elif name == "a" and "href" not in m.group(3):
-                raise _bad(f"<a> without href {at}")
+                raise _bad(f"<a> without href {_at(text, pos)}")
             else:
                 stack.append(name)
             pos = m.end()
         elif ch == "&":
             m = _ENTITY.match(text, pos)
             if not m:
-                raise _bad(f"Character '&' is reserved and must be escaped {at}")
+                raise _bad(f"Character '&' is reserved and must be escaped {_at(text, pos)}")
             body = m.group(1)
             if body.startswith("#"):
                 out.append(html.unescape(m.group(0)))
             elif body in _NAMED:
                 out.append(_NAMED[body])
             else:
-                raise _bad(f'Unsupported HTML entity "&{body};" {at}')
+                raise _bad(f'Unsupported HTML entity "&{body};" {_at(text, pos)}')
             pos = m.end()
         else:
             out.append(ch)
