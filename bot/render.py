@@ -51,6 +51,8 @@ _CONTACT_LABELS: dict[str, str] = {
 }
 _BRANDS = {"signal": "Signal", "whatsapp": "WhatsApp", "telegram": "Telegram", "viber": "Viber"}
 
+_CITATIONS = re.compile(r"\s?\[\d{1,2}\]")
+
 _SAFETY_STEPS = (
     N_("If you can, go somewhere safe and tell one person you trust where you are."),
     N_("Call or write to a 24/7 line below: they answer day and night and can act quickly."),
@@ -282,7 +284,8 @@ def answer_blocks(answer: Answer, lang: str, *, contacts: bool = True) -> list[s
         return refusal_blocks(answer, lang)
     blocks: list[str] = []
     if answer.synthesized and answer.synthesized.strip():
-        blocks.append(esc(answer.synthesized.strip()))
+        # The [n] markers served the grounding check; the sources are linked under the answer.
+        blocks.append(esc(_CITATIONS.sub("", answer.synthesized).strip()))
     elif answer.guidance is not None:
         blocks += _direct(answer.guidance, lang)
     elif answer.passages:

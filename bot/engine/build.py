@@ -16,7 +16,12 @@ from bot.engine.compose import SentencePicker
 from bot.engine.compose import passages as make_passages
 from bot.engine.config import EngineConfig, HasEngineConfig, as_engine_config
 from bot.engine.guard import looks_like_injection
-from bot.engine.language import detect_language, native_script, ui_language
+from bot.engine.language import (
+    detect_language,
+    encoders_can_read,
+    native_script,
+    ui_language,
+)
 from bot.engine.referrals import Referrals
 from bot.engine.retrieve import Candidate, LexicalIndex, Retriever
 from bot.engine.scope import Scope
@@ -44,6 +49,9 @@ RELOAD_EVERY_S = 10.0  # how often an unavailable index is retried
 
 
 class Engine:
+    """The answer engine: one message in, one `Answer` out (`answer()`), over the index and
+    the knowledge it was built from; `reindex()` brings both up to date while it answers."""
+
     def __init__(
         self,
         *,
@@ -117,6 +125,7 @@ class Engine:
         logger.info("index loaded: %d entries, encoders %s", len(entries), ",".join(dims))
 
     def index_size(self) -> int:
+        """Entries in the index (0 when the index server is unreachable)."""
         try:
             return self.collections[self.primary].count() if self.collections else 0
         except Exception:  # server unreachable
@@ -141,15 +150,19 @@ class Engine:
 
     # -- answering ---------------------------------------------------------------------
     def detect_language(self, text: str) -> str:
+        """The message's language code (see `bot.engine.language`)."""
         return detect_language(text)
 
     def organizations(self, topic: str | None = None, language: str = "en") -> list[Referral]:
+        """The directory, or one topic's part of it, described in `language`."""
         return self.referrals.for_topic(topic, language)
 
     def emergency_contacts(self, language: str = "en") -> tuple[Referral, ...]:
+        """The organizations with a 24/7 line, described in `language`."""
         return self.referrals.emergency(language)
 
     def weights(self, language: str) -> dict[str, float]:
+        """Each retriever's weight in the fusion: the English-only ones count less elsewhere."""
         english = language == "en"
         return {
             "use": 1.0,
@@ -193,7 +206,9 @@ class Engine:
         vectors = vectors or self.encode_query(question)
         timings["encode"] = _ms(t0)
         qvec = vectors[self.primary]
-        emergency = bool(question) and self.triage.assess(text, qvec).emergency
+        emergency = bool(question) and (
+            self.triage.assess(text, qvec, words_only=not encoders_can_read(question)).emergency
+        )
         base = Answer(
             question_language=lang,
             ui_language=ui,
@@ -283,7 +298,7 @@ class Engine:
         synthesized = None
         if self.synthesizer is not None and mode == "hybrid" and not emergency:
             t2 = time.perf_counter()
-            synthesized = self.synthesizer.write(question, ui, shown[:SHOWN_PASSAGES])
+            synthesized = self.synthesizer.write(question, ui, shown[:SHOWN_PASSAGES], guidance)
             timings["synthesis"] = _ms(t2)
         timings["total"] = _ms(t0)
         return replace(
@@ -326,6 +341,7 @@ class Engine:
         return self.retriever
 
     def close(self) -> None:
+        """Stop the search pool and the encoders' batching threads; release the index lock."""
         self._pool.shutdown(wait=False, cancel_futures=True)
         for encoder in self.encoders.values():
             stop = getattr(encoder, "close", None)

@@ -186,6 +186,12 @@ def native_script(text: str, lang: str) -> str:
     return str(cyrtranslit.to_cyrillic(lowered, "ru"))
 
 
+def encoders_can_read(text: str) -> bool:
+    """False for Arabic typed in Latin letters with digits ("el amn 3and el bab"): no encoder
+    was trained on it and no converter is vetted, so only the words can be trusted."""
+    return not (_arabizi(text) and not _ARABIC.search(text))
+
+
 def detect_language(text: str, default: str = "en") -> str:
     """The message's language: script first (Arabic, Cyrillic, CJK), then character n-grams."""
     letters = [ch for ch in text if ch.isalpha()]

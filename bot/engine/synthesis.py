@@ -17,7 +17,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.engine.types import Passage
+from bot.engine.types import Guidance, Passage
+from ingest.languages import BY_CODE, base_code
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +35,6 @@ def _prompts_dir() -> Path:
 
 
 PROMPTS = _prompts_dir()
-LANGUAGE_NAMES = {
-    "en": "English",
-    "ru": "Russian",
-    "es": "Spanish",
-    "fr": "French",
-    "tr": "Turkish",
-    "ar": "Arabic",
-}
-
 _CITATION = re.compile(r"\[(\d{1,2})\]")
 _LIST_MARK = re.compile(r"^[ \t]{0,8}\d{1,2}[.)][ \t]", re.MULTILINE)
 # Tokens are cut at spaces and brackets; every pattern below is anchored or has only bounded
@@ -173,6 +165,8 @@ def _untraced() -> AbstractContextManager[object]:
 
 
 class Synthesizer:
+    """Writes the direct answer with an LLM from the vetted unit and passages, or gives up."""
+
     def __init__(self, base_url: str, model: str, timeout: float, prompts: Path = PROMPTS) -> None:
         from langchain_openai import ChatOpenAI
 
@@ -187,12 +181,26 @@ class Synthesizer:
             temperature=0,
         )
 
-    def write(self, question: str, language: str, passages: Sequence[Passage]) -> str | None:
-        if not passages:
+    def write(
+        self,
+        question: str,
+        language: str,
+        passages: Sequence[Passage],
+        guidance: Guidance | None = None,
+    ) -> str | None:
+        """The direct answer (1-4 sentences with [n] citations) in `language`, or None when
+        the model fails or the guard rejects what it wrote. A vetted answer unit, when there
+        is one, is source [1]; the Do/Don't lists, organizations and contacts stay the
+        engine's, so the answer has the same shape with or without an LLM."""
+        sources = list(passages)
+        if guidance is not None and guidance.kind == "answer":
+            sources.insert(0, _as_passage(guidance))
+        if not sources:
             return None
-        numbered = "\n\n".join(f"[{n}] {p.title}\n{p.text}" for n, p in enumerate(passages, 1))
+        numbered = "\n\n".join(f"[{n}] {p.title}\n{p.text}" for n, p in enumerate(sources, 1))
+        known = BY_CODE.get(base_code(language))
         messages = [
-            ("system", self.system.format(language_name=LANGUAGE_NAMES.get(language, "English"))),
+            ("system", self.system.format(language_name=known.english if known else "English")),
             ("human", self.user.format(question=question, passages=numbered)),
         ]
         try:
@@ -202,7 +210,21 @@ class Synthesizer:
             logger.warning("LLM synthesis failed: %s", type(exc).__name__)
             return None
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
-        checked = guard(text, passages)
+        checked = guard(text, sources)
         if checked is None:
             logger.info("LLM answer rejected by the grounding guard")
         return checked
+
+
+def _as_passage(guidance: Guidance) -> Passage:
+    """A vetted unit as a numbered source: its answer with its Do and Don't lines."""
+    lines = [guidance.text] + [f"- {item}" for item in guidance.do + guidance.dont]
+    return Passage(
+        doc_id=guidance.doc_id,
+        title=guidance.title,
+        url=guidance.source_url,
+        topics=(),
+        score=1.0,
+        text="\n".join(lines),
+        language=guidance.language,
+    )

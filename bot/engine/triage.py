@@ -73,8 +73,12 @@ class Triage:
         top = np.sort(sims)[-self.k :]
         return float(top.mean())
 
-    def assess(self, text: str, vector: np.ndarray) -> TriageResult:
-        """`vector` is the question's embedding by the same encoder (computed once upstream)."""
+    def assess(self, text: str, vector: np.ndarray, *, words_only: bool = False) -> TriageResult:
+        """`vector` is the question's embedding by the same encoder (computed once upstream).
+
+        `words_only`: the encoder cannot read how the message is written (Arabic in Latin
+        letters), so its margin is noise and the cues decide alone.
+        """
         pos = self._knn(self._pos, vector)
         neg = self._knn(self._neg, vector)
         score = pos - neg
@@ -84,7 +88,7 @@ class Triage:
         semantic = (score > self.margin and pos > self.floor) or (
             score > CLEAR_MARGIN and pos > CLEAR_FLOOR
         )
-        emergency = semantic or (lexical and score > LEXICAL_MARGIN)
+        emergency = semantic or (lexical and (words_only or score > LEXICAL_MARGIN))
         return TriageResult(emergency, score, lexical)
 
 

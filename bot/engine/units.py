@@ -152,8 +152,9 @@ class UnitBook:
 
     def calm_questions(self) -> list[str]:
         """Questions of answer units that are never about danger now: the hard negatives of
-        triage. Units on emergencies or on legal aid (a relative detained) are left out."""
-        calm = {"emergency", "legal-aid"}
+        triage. Units on emergencies, on legal aid (a relative detained) and on digital security
+        (a phone taken minutes ago reads like one returned last week) are left out."""
+        calm = {"emergency", "legal-aid", "digital-security"}
         return [
             text
             for _, text in self._texts(lambda u: u.kind == "answer" and not calm & set(u.topics))

@@ -178,7 +178,8 @@ def test_llm_answer_is_kept_when_grounded_and_dropped_on_timeout(corpus, tmp_pat
         answer = engine.answer("How do I challenge a red notice at the CCF?")
         assert answer.synthesized == stub.reply and answer.passages
         stub.reply = "Call +1 202 555 0100 today [1]."  # not in any source
-        assert engine.answer("How do I challenge a red notice?").synthesized is None
+        rejected = engine.answer("How do I challenge a red notice at the CCF?")
+        assert rejected.answer_found and rejected.synthesized is None
         stub.delay = 3
-        slow = engine.answer("How do I challenge a red notice?")
+        slow = engine.answer("How do I challenge a red notice at the CCF?")
         assert slow.synthesized is None and slow.answer_found and slow.passages

@@ -10,6 +10,7 @@ from bot.engine.language import (
     _LATIN_CANDIDATES,
     SUPPORTED,
     detect_language,
+    encoders_can_read,
     native_script,
     ui_language,
 )
@@ -230,3 +231,16 @@ def test_latin_text_with_digits_is_not_mistaken_for_arabic(text: str, lang: str)
 @pytest.mark.parametrize("text", ["", " ", "?", "3", "٣", "\u200c", "👍", "x" * 5000, "7" * 50])
 def test_detection_never_fails(text: str) -> None:
     assert detect_language(text) in CODES
+
+
+@pytest.mark.parametrize(
+    ("text", "readable"),
+    [
+        ("el amn 3and el bab, sa3dooni", False),
+        ("الأمن عند الباب", True),
+        ("My meeting is at 3pm on the 3rd", True),
+        ("kak proverit est li na mne krasnoe uvedomlenie", True),
+    ],
+)
+def test_arabic_in_latin_letters_is_not_left_to_the_encoders(text: str, readable: bool) -> None:
+    assert encoders_can_read(text) is readable

@@ -373,3 +373,29 @@ def test_french_labels_take_a_space_before_the_colon() -> None:
     form = (("application_form", "https://f.org"),)
     (text,) = render_answer(found(psg("q"), referrals=(ref("Org", contacts=form),)), "fr")
     assert "\u00a0: " in text and "form: " not in text.lower()
+
+
+def test_an_llm_answer_keeps_the_shape_of_the_extractive_one() -> None:
+    unit = Guidance(
+        text="Vetted answer.",
+        language="en",
+        title="T",
+        source_url="https://ex.org/src",
+        doc_id="units/u.md",
+        kind="answer",
+        do=("do this",),
+        dont=("not that",),
+    )
+    form = (("application_form", "https://f.org"),)
+    answer = found(
+        psg("quote"),
+        guidance=unit,
+        referrals=(ref("Org", contacts=form),),
+        synthesized="Written answer [1]. Second sentence [2].",
+    )
+    (text,) = render_answer(answer, "en")
+    assert text.startswith("Written answer. Second sentence.")  # in place of the unit's text
+    assert "Vetted answer." not in text and "[1]" not in text
+    assert text.index("do this") < text.index("not that") < text.index("Org")
+    assert "https://f.org" in text and "ex.org" in text
+    assert_valid(text)

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bot.engine.synthesis import Synthesizer, guard
-from bot.engine.types import Passage
+from bot.engine.types import Guidance, Passage
 from tests.support.llm_stub import LLMStub
 
 PASSAGES = (
@@ -43,6 +43,26 @@ def test_stub_answer_is_used_when_grounded():
         (request,) = stub.requests
         assert request["model"] == "stub-model"
         assert "Front Line Defenders answers" in request["messages"][-1]["content"]
+
+
+def test_the_vetted_unit_is_source_one_in_the_reader_language():
+    unit = Guidance(
+        text="A red notice can be challenged at the CCF within 9 months.",
+        language="es",
+        title="Unit",
+        source_url="https://ccf.example.org",
+        doc_id="units/u.es.md",
+        kind="answer",
+        do=("Hire a lawyer.",),
+    )
+    with LLMStub() as stub:
+        stub.reply = "Puede impugnarla ante la CCF en 9 meses [1]."
+        synth = Synthesizer(stub.url, "m", timeout=5)
+        assert synth.write("¿Cómo la impugno?", "es", PASSAGES, unit) == stub.reply
+        system, user = (m["content"] for m in stub.requests[0]["messages"])
+        assert "Spanish" in system
+        first = user.split("[2]")[0]
+        assert "[1] Unit" in first and "9 months" in first and "Hire a lawyer." in first
 
 
 def test_stub_answer_with_invented_number_is_rejected():

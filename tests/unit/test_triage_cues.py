@@ -38,3 +38,11 @@ def test_cues_need_a_now_and_a_danger_word_in_any_script(
 ) -> None:
     neutral = np.zeros(64, dtype=np.float32)  # no help from the examples either way
     assert triage.assess(text, neutral).lexical is lexical
+
+
+def test_when_the_encoder_cannot_read_the_message_the_cues_decide(triage: Triage) -> None:
+    text = "the police are here right now"
+    calm = triage.encoder.encode(["how do grants work"])[0]  # the examples say: calm
+    assert not triage.assess(text, calm).emergency
+    assert triage.assess(text, calm, words_only=True).emergency
+    assert not triage.assess("how do grants work", calm, words_only=True).emergency
