@@ -23,11 +23,11 @@ from bot.engine.language import (
     ui_language,
 )
 from bot.engine.referrals import Referrals
-from bot.engine.retrieve import Candidate, LexicalIndex, Retriever
+from bot.engine.retrieve import Candidate, LexicalIndex, Retriever, rerank
 from bot.engine.scope import Scope
 from bot.engine.topics import TopicModel
 from bot.engine.triage import Triage
-from bot.engine.types import Answer, Guidance, Referral
+from bot.engine.types import Answer, Referral
 from bot.engine.units import UnitBook
 from ingest.encoders import BatchingEncoder, Encoder, encode_as
 from ingest.index import Collection, IndexLock, chroma_client, open_collections
@@ -39,9 +39,6 @@ logger = logging.getLogger(__name__)
 # Chosen on ../shared/eval/dev.jsonl (see `waypoint eval`); a question whose best evidence
 # scores under RELEVANCE_FLOOR is answered as "nothing found".
 RELEVANCE_FLOOR = 0.245
-TOPIC_BOOST = 0.010
-LANGUAGE_BOOST = 0.004
-FOREIGN_PENALTY = 0.02
 EMERGENCY_LIFT = 0.05
 SHOWN_PASSAGES = 3
 SEARCH_DEADLINE_S = 2.5  # past this the index counts as unavailable for this answer
@@ -259,13 +256,13 @@ class Engine:
                 base,
                 search_unavailable=True,
                 general_contacts=self.emergency_contacts(ui),
-                guidance=self._protocol(qvec, readers, text) if emergency else None,
+                guidance=choose.protocol(self.units, qvec, readers, text) if emergency else None,
                 timings_ms=timings,
             )
         timings["search"] = _ms(t1)
         # Organizations matched directly by the question, before topics reorder anything.
         direct = {str(c.metadata.get("org_id")) for c in candidates[:5] if c.kind == "organization"}
-        ranked = self._rerank(candidates, topic_scores, lang)
+        ranked = rerank(candidates, topic_scores, lang)
         relevance = max(self._relevance(ranked, qvec), topic_scores[0][1] if topic_scores else 0.0)
         outside = scope is not None and scope.out_of_scope
         found = bool(ranked) and (emergency or (relevance >= RELEVANCE_FLOOR and not outside))
@@ -278,12 +275,12 @@ class Engine:
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
-        unit = self._protocol(qvec, readers, text) if emergency else None
+        unit = choose.protocol(self.units, qvec, readers, text) if emergency else None
         if unit is None:
-            unit = self._direct_unit(ranked, readers, qvec)
-        guidance = unit or self._direct_passage(ranked, qvec, lang)
+            unit = choose.answer_unit(self.units, ranked, readers, qvec, self.primary)
+        guidance = unit or choose.passage(self.picker, ranked, qvec, lang)
         shown = make_passages(ranked, text)
-        preferred = self._unit_organizations(guidance)
+        preferred = choose.unit_organizations(self.units, guidance)
         referrals = tuple(
             self.referrals.rank(
                 text,
@@ -313,25 +310,6 @@ class Engine:
             timings_ms=timings,
         )
 
-    def _protocol(
-        self, qvec: np.ndarray, readers: tuple[str, ...], text: str = ""
-    ) -> Guidance | None:
-        """The emergency protocol for the situation the message describes."""
-        return choose.protocol(self.units, qvec, readers, text)
-
-    def _direct_unit(
-        self, ranked: list[Candidate], readers: tuple[str, ...], qvec: np.ndarray
-    ) -> Guidance | None:
-        return choose.answer_unit(self.units, ranked, readers, qvec, self.primary)
-
-    def _direct_passage(
-        self, ranked: list[Candidate], qvec: np.ndarray, language: str
-    ) -> Guidance | None:
-        return choose.passage(self.picker, ranked, qvec, language)
-
-    def _unit_organizations(self, guidance: Guidance | None) -> tuple[str, ...]:
-        return choose.unit_organizations(self.units, guidance)
-
     def _available_retriever(self) -> Retriever:
         if self.retriever is None:
             if time.monotonic() - self._last_load < RELOAD_EVERY_S:
@@ -349,22 +327,6 @@ class Engine:
                 stop()
         if self.lock is not None:
             self.lock.release()
-
-    def _rerank(
-        self, candidates: list[Candidate], topic_scores: list[tuple[str, float]], language: str
-    ) -> list[Candidate]:
-        """Lift passages on the question's topics, and those written in the user's language."""
-        scores = dict(topic_scores)
-        best = topic_scores[0][1] if topic_scores else 0.0
-        for cand in candidates:
-            fit = max((scores.get(t, 0.0) for t in cand.topics), default=0.0)
-            cand.fused += TOPIC_BOOST * max(0.0, 1.0 - 4.0 * (best - fit))
-            doc_language = cand.metadata.get("language")
-            if doc_language == language:
-                cand.fused += LANGUAGE_BOOST
-            elif doc_language != "en":  # neither the user's language nor the common English
-                cand.fused -= FOREIGN_PENALTY
-        return sorted(candidates, key=lambda c: c.fused, reverse=True)
 
     def _relevance(self, ranked: list[Candidate], qvec: np.ndarray) -> float:
         """Best similarity of the question to any entry, by the primary (multilingual) encoder."""
