@@ -10,7 +10,7 @@ from pathlib import Path
 from bench.common import ROOT, machine, percentile, summary_ms, timed, write_section
 from bot.engine.build import build_engine
 from bot.settings import Settings
-from ingest.encoders import encode_as
+from ingest.encoders import DEFAULT_EMBEDDINGS, encode_as
 from ingest.service import ingest, load_encoders
 
 COMMAND = "make bench (python -m bench query)"
@@ -30,7 +30,7 @@ def run() -> dict[str, float]:
             knowledge_dir=ROOT / "knowledge",
             data_dir=data,
             chroma_url=None,
-            encoders=load_encoders("hybrid"),
+            encoders=load_encoders(DEFAULT_EMBEDDINGS),
         )
         # The production path: the engine exactly as `waypoint run` builds it (encoders behind
         # the micro-batching workers, embedded Chroma, the index lock).
@@ -38,7 +38,7 @@ def run() -> dict[str, float]:
             {
                 "WAYPOINT_DATA_DIR": str(data),
                 "WAYPOINT_KNOWLEDGE_DIR": str(ROOT / "knowledge"),
-                "WAYPOINT_EMBEDDINGS": "hybrid",
+                "WAYPOINT_EMBEDDINGS": DEFAULT_EMBEDDINGS,
             },
             env_file=None,
         )
@@ -64,12 +64,12 @@ def run() -> dict[str, float]:
         "Query latency",
         f"""
 Command: `{COMMAND}` — {machine()}; {len(qs)} dev questions × {ROUNDS} rounds, warm, one at a
-time, WAYPOINT_EMBEDDINGS=hybrid (MiniLM + USE-multilingual), embedded Chroma; the engine is
+time, WAYPOINT_EMBEDDINGS={DEFAULT_EMBEDDINGS} (the default), embedded Chroma; the engine is
 built by `build_engine` as `waypoint run` builds it; the floor uses the raw encoders.
 
 | path | latency |
 |---|---|
-| floor: query embedding (both encoders) + vector search (both collections) | {summary_ms(base)} |
+| floor: query embedding (every encoder) + vector search (every collection) | {summary_ms(base)} |
 | whole answer path: language, triage, topics, hybrid search + BM25, rerank, quotes, referrals | {summary_ms(full)} |
 | **p95 ratio (answer / floor)** | **{ratio:.2f}** (target ≤ 1.5) |
 """,

@@ -29,6 +29,7 @@ from typing import Any, Literal, TypeVar
 from dotenv import dotenv_values
 
 from bot.engine.config import EngineConfig
+from ingest.encoders import DEFAULT_EMBEDDINGS
 
 T = TypeVar("T")
 
@@ -57,7 +58,7 @@ SECRET_VARIABLES = frozenset(
     {"TELEGRAM_BOT_TOKEN", "WAYPOINT_SECRET_KEY", "WAYPOINT_CHROMA_TOKEN", "WAYPOINT_PROXY_URL"}
 )
 
-EMBEDDINGS_CHOICES = ("hybrid", "minilm", "use", "e5", "hybrid-e5")
+EMBEDDINGS_CHOICES = ("hybrid", "minilm", "use", "e5", "hybrid-e5", "hybrid-use-e5")
 
 
 class SettingsError(ValueError):
@@ -77,7 +78,7 @@ class Settings:
     proxy_url: str | None = field(default=None, repr=False)  # may hold a password
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     log_format: Literal["text", "json"] = "text"
-    embeddings: str = "hybrid"
+    embeddings: str = DEFAULT_EMBEDDINGS
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 20.0
@@ -153,7 +154,7 @@ class Settings:
             return env.get(name, "").strip() or None
 
         log_format = get("WAYPOINT_LOG_FORMAT", _choice("text", "json"), "text")
-        embeddings = get("WAYPOINT_EMBEDDINGS", _choice(*EMBEDDINGS_CHOICES), "hybrid")
+        embeddings = get("WAYPOINT_EMBEDDINGS", _choice(*EMBEDDINGS_CHOICES), DEFAULT_EMBEDDINGS)
         return cls(
             data_dir=get("WAYPOINT_DATA_DIR", Path, Path("data")),
             knowledge_dir=get("WAYPOINT_KNOWLEDGE_DIR", Path, Path("knowledge")),

@@ -29,7 +29,11 @@ ENCODER_NAMES = ("minilm", "use", "e5")
 COMBINATIONS: dict[str, tuple[str, ...]] = {
     "hybrid": ("minilm", "use"),
     "hybrid-e5": ("e5", "minilm"),
+    "hybrid-use-e5": ("minilm", "use", "e5"),  # USE decides (its thresholds); e5 joins the search
 }
+# The default: USE-multilingual is the primary (triage, scope and relevance are calibrated on
+# it); e5 adds Persian, Ukrainian and Arabic dialects to the search (see BENCHMARKS "Encoders").
+DEFAULT_EMBEDDINGS = "hybrid-use-e5"
 
 Kind = Literal["passage", "query"]
 KINDS: tuple[Kind, ...] = ("passage", "query")

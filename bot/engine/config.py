@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from ingest.encoders import DEFAULT_EMBEDDINGS
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -17,7 +19,7 @@ class EngineConfig:
 
     knowledge_dir: Path
     data_dir: Path
-    embeddings: str = "hybrid"
+    embeddings: str = DEFAULT_EMBEDDINGS
     chroma_url: str | None = None
     chroma_token: str | None = field(default=None, repr=False)
     chroma_ca_file: Path | None = None

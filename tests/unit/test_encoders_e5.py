@@ -14,6 +14,7 @@ import pytest
 
 from bot.settings import Settings, SettingsError
 from ingest.encoders import (
+    DEFAULT_EMBEDDINGS,
     BatchingEncoder,
     E5Encoder,
     encode_as,
@@ -120,6 +121,8 @@ def test_embeddings_setting_names_the_e5_modes() -> None:
     assert encoders_for("e5") == ("e5",)
     assert encoders_for("hybrid-e5") == ("e5", "minilm")  # primary (multilingual) first
     assert encoders_for("hybrid") == ("minilm", "use")
+    assert set(encoders_for("hybrid-use-e5")) == {"minilm", "use", "e5"}
+    assert Settings.from_env({}, env_file=None).embeddings == DEFAULT_EMBEDDINGS
     for value in ("e5", "hybrid-e5", "HYBRID-E5"):
         settings = Settings.from_env({"WAYPOINT_EMBEDDINGS": value}, env_file=None)
         assert settings.embeddings == value.lower()

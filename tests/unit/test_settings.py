@@ -12,7 +12,7 @@ from bot.settings import Settings, SettingsError
 def test_defaults():
     s = Settings.from_env({}, env_file=None)
     assert s.data_dir == Path("data") and s.knowledge_dir == Path("knowledge")
-    assert s.chroma_url is None and s.log_format == "text" and s.embeddings == "hybrid"
+    assert s.chroma_url is None and s.log_format == "text" and s.embeddings == "hybrid-use-e5"
     assert s.retention_days == 90 and not s.keep_unanswered and s.http_port is None
     assert s.state_db == Path("data/state.sqlite3") and not s.llm_enabled
 
