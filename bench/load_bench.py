@@ -468,6 +468,7 @@ def _once(t: Trace, inbox: int) -> str:
 def run() -> dict[str, float]:
     from bot.engine.build import build_engine
     from bot.settings import Settings
+    from ingest.encoders import DEFAULT_EMBEDDINGS
     from ingest.service import ingest, load_encoders
 
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # long polls cut at stop
@@ -476,7 +477,7 @@ def run() -> dict[str, float]:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         seed = Path(tmp) / "seed"
-        encoders = load_encoders("hybrid")
+        encoders = load_encoders(DEFAULT_EMBEDDINGS)
         raw = encoder_throughput(encoders, qs)
         summary = ingest(
             knowledge_dir=ROOT / "knowledge", data_dir=seed, chroma_url=None, encoders=encoders
@@ -494,7 +495,7 @@ def run() -> dict[str, float]:
                 knowledge_dir=ROOT / "knowledge",
                 telegram_bot_token="123456:TEST-token_for-the-stand-in",
                 secret_key="bench-secret-key-0123456789abcdef",
-                embeddings="hybrid",
+                embeddings=DEFAULT_EMBEDDINGS,
                 rate_limit_per_minute=RATE_LIMIT,
             )
 
@@ -530,8 +531,8 @@ def run() -> dict[str, float]:
         "Load",
         f"""
 Command: `{COMMAND}` — {setup}. The real Application in-process (python-telegram-bot, long
-polling, AIORateLimiter, 16 concurrent updates), the real engine (`build_engine`: MiniLM +
-USE-multilingual behind `BatchingEncoder`, embedded Chroma over the shipped knowledge) and the
+polling, AIORateLimiter, 16 concurrent updates), the real engine (`build_engine`: the default
+encoders, {DEFAULT_EMBEDDINGS}, behind `BatchingEncoder`, embedded Chroma over the shipped knowledge) and the
 real SQLite store, against the Bot API stand-in on 127.0.0.1 in the same process. {USERS} users
 × {PER_USER} questions (eval/dev.jsonl, cycling), arriving evenly over {SPREAD_S:.0f} s; rate
 limit {RATE_LIMIT}/user/min; {WARMUP_QUESTIONS} warm-up questions first. Whole benchmark

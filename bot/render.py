@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from babel import Locale, UnknownLocaleError
 
@@ -347,6 +348,19 @@ def render_organizations(
     if not refs:
         return pack([f"<b>{header}</b>", _t(lang, "No organizations are listed for this yet.")])
     return pack([f"🤝 <b>{header}</b>"] + [_referral(ref, lang) for ref in refs])
+
+
+def render_if_urgent(answer: Answer, contacts: Sequence[Referral], lang: str) -> list[str]:
+    """The answer as an emergency, once the person says it is happening now: the 24/7 lines,
+    then the steps of the protocol that fits the message (the general steps if none does)."""
+    urgent = replace(
+        answer,
+        emergency=True,
+        emergency_contacts=tuple(contacts),
+        guidance=answer.if_urgent,
+        search_unavailable=False,
+    )
+    return pack(answer_blocks(urgent, lang))
 
 
 def render_emergency(contacts: Sequence[Referral], lang: str) -> list[str]:

@@ -160,9 +160,10 @@ def fake_encoders() -> dict[str, HashEncoder]:
 
 @pytest.fixture(scope="session")
 def real_encoders():  # type: ignore[no-untyped-def]
+    from ingest.encoders import DEFAULT_EMBEDDINGS
     from ingest.service import load_encoders
 
-    return load_encoders("hybrid")
+    return load_encoders(DEFAULT_EMBEDDINGS)  # what users get
 
 
 @pytest.fixture(scope="session")

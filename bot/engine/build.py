@@ -307,6 +307,7 @@ class Engine:
             synthesized=synthesized,
             guidance=guidance,
             situation=guidance.situation if guidance and emergency else None,
+            if_urgent=None if emergency else choose.protocol(self.units, qvec, readers, text),
             timings_ms=timings,
         )
 

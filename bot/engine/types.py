@@ -62,6 +62,9 @@ class Answer:
     emergency_contacts: tuple[Referral, ...] = ()  # the 24/7 contacts, when emergency is True
     general_contacts: tuple[Referral, ...] = ()  # shown when nothing relevant was found
     search_unavailable: bool = False  # the index could not be reached; contacts only
+    # The situation protocol for this message, shown if the person answers the follow-up
+    # "is this happening now?" with yes (a non-emergency answer only).
+    if_urgent: Guidance | None = None
     synthesized: str | None = None  # optional LLM answer with [n] citations, already guarded
     ui_language: str = "en"  # the interface language to answer in (has a catalog)
     guidance: Guidance | None = None  # the direct answer or the emergency protocol

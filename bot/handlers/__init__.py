@@ -41,6 +41,7 @@ from bot.handlers import (
 from bot.handlers.keyboards import (
     AutoDeleteChoice,
     ForgetChoice,
+    HappeningNow,
     LanguageChoice,
     MoreSources,
     Review,
@@ -101,6 +102,7 @@ def register(
         CallbackQueryHandler(start.topic_chosen, pattern=TopicChoice.pattern),
         CallbackQueryHandler(privacy.autodelete_chosen, pattern=AutoDeleteChoice.pattern),
         CallbackQueryHandler(privacy.forget_confirmed, pattern=ForgetChoice.pattern),
+        CallbackQueryHandler(callbacks.happening_now, pattern=HappeningNow.pattern),
         CallbackQueryHandler(callbacks.more_sources, pattern=MoreSources.pattern),
         CallbackQueryHandler(callbacks.who_can_help, pattern=WhoCanHelp.pattern),
         CallbackQueryHandler(callbacks.feedback, pattern=Vote.pattern),

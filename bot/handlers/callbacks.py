@@ -1,4 +1,5 @@
-"""The buttons under an answer: more sources, who can help, helpful / not helpful.
+"""The buttons under an answer: it is happening now, more sources, who can help, helpful /
+not helpful.
 
 The data is read with `keyboards.matched`; answers and votes are looked up by token in the
 tapping user's own memory (`memory`). Stale data (after a restart the tokens are gone) and
@@ -13,11 +14,24 @@ import functools
 from telegram import Message, Update
 
 from bot.handlers.base import Context, Outcome, handled, services, ui_language
-from bot.handlers.keyboards import MoreSources, Vote, WhoCanHelp, matched, without_votes
+from bot.handlers.keyboards import (
+    HappeningNow,
+    MoreSources,
+    Vote,
+    WhoCanHelp,
+    matched,
+    without_votes,
+)
 from bot.handlers.memory import ballot, recall_answer
 from bot.handlers.send import answer_query, edit_markup, reply
 from bot.i18n import gettext
-from bot.render import MAX_REFERRALS, render_more_sources, render_organizations
+from bot.render import (
+    MAX_REFERRALS,
+    render_emergency,
+    render_if_urgent,
+    render_more_sources,
+    render_organizations,
+)
 
 
 @handled("more_sources")
@@ -34,6 +48,23 @@ async def more_sources(update: Update, context: Context) -> Outcome:
     await answer_query(query)
     await reply(update, context, render_more_sources(answer, lang))
     return Outcome("shown", lang, answer.topics)
+
+
+@handled("happening_now")
+async def happening_now(update: Update, context: Context) -> Outcome:
+    """The person says it is happening now: the 24/7 lines and the steps for the situation."""
+    query, tapped = update.callback_query, matched(HappeningNow, context)
+    lang = await ui_language(update, context)
+    if query is None or tapped is None:
+        return Outcome("ignored", lang)
+    await answer_query(query)
+    contacts = await asyncio.to_thread(services(context).engine.emergency_contacts, lang)
+    answer = recall_answer(context, tapped.token)
+    if answer is None:  # forgotten: never "expired" for an emergency, the general steps instead
+        await reply(update, context, render_emergency(contacts, lang))
+    else:
+        await reply(update, context, render_if_urgent(answer, contacts, lang))
+    return Outcome("emergency", lang, ("emergency",))
 
 
 @handled("who_can_help")

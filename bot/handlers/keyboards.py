@@ -142,6 +142,23 @@ class ForgetChoice(CallbackData):
 
 
 @dataclass(frozen=True)
+class HappeningNow(CallbackData):
+    """The follow-up under a calm answer: "this is happening to me now"."""
+
+    token: str
+    pattern = re.compile(rf"^now:{TOKEN}$")
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> Self | None:
+        """The token, looked up later in the user's own memory."""
+        return cls(match.group(1))
+
+    def data(self) -> str:
+        """`now:<token>`."""
+        return f"now:{self.token}"
+
+
+@dataclass(frozen=True)
 class MoreSources(CallbackData):
     """More sources for the answer remembered under `token`."""
 
@@ -265,7 +282,8 @@ def forget_keyboard(lang: str) -> InlineKeyboardMarkup:
 
 
 def answer_keyboard(lang: str, token: str, answer: Answer) -> InlineKeyboardMarkup:
-    """Under an answer: more sources (if it has some), who can help, and the two votes."""
+    """Under an answer: "it is happening now" (calm answers), more sources (if it has some),
+    who can help, and the two votes."""
     topic = first_topic(answer)
     first_row = []
     if answer.answer_found and answer.passages:
@@ -275,7 +293,10 @@ def answer_keyboard(lang: str, token: str, answer: Answer) -> InlineKeyboardMark
         Vote(True, token).button("👍 " + gettext(lang, "Helpful")),
         Vote(False, token).button("👎 " + gettext(lang, "Not helpful")),
     ]
-    return InlineKeyboardMarkup([first_row, votes])
+    rows = [first_row, votes]
+    if answer.answer_found and not answer.emergency:  # triage can miss: one tap to the 24/7 lines
+        rows.insert(0, [HappeningNow(token).button("🚨 " + gettext(lang, "It is happening now"))])
+    return InlineKeyboardMarkup(rows)
 
 
 def without_votes(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup | None:

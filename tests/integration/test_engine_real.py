@@ -53,6 +53,13 @@ def test_grant_amount_question_is_not_an_emergency(real_engine):
     assert not real_engine.answer("What was the emergency grant amount last year?").emergency
 
 
+def test_a_calm_answer_carries_the_protocol_for_it_is_happening_now(real_engine):
+    answer = real_engine.answer("¿Qué hago si la policía registra nuestra oficina algún día?")
+    assert not answer.emergency
+    assert answer.if_urgent is not None and answer.if_urgent.steps
+    assert answer.if_urgent.language == "es" and answer.if_urgent.situation
+
+
 @pytest.mark.parametrize("name", ["dev.jsonl", "heldout.jsonl"])
 def test_eval_sets_meet_the_targets(real_engine, name):
     result = evaluate(real_engine, load_cases(REPO / "eval" / name))

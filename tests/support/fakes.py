@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from bot.engine.types import Answer, Passage, Referral
+from bot.engine.types import Answer, Guidance, Passage, Referral
 from ingest.metadata import Vocabulary
 from ingest.schema import IngestSummary
 
@@ -31,6 +31,17 @@ HOTLINE = Referral(
     offer="24-hour emergency line for defenders at immediate risk",
     contacts=(("phone", "+353 1 21 00 489"), ("email", "info@frontlinedefenders.org")),
     emergency_line=True,
+)
+# The protocol a calm red-notice answer offers behind "it is happening now".
+BORDER_PROTOCOL = Guidance(
+    text="Stopped at a border on a red notice.",
+    language="en",
+    title="At the border",
+    source_url="https://example.org/border",
+    doc_id="units/protocol-border.md",
+    kind="protocol",
+    steps=("Ask which country issued the notice.", "Call a lawyer."),
+    situation="border",
 )
 CCF = Referral(
     id="interpol-ccf",
@@ -172,6 +183,7 @@ class FakeEngine:
             topics=("red-notices",),
             passages=passages,
             referrals=(CCF, FAIR_TRIALS),
+            if_urgent=BORDER_PROTOCOL,
         )
 
     def organizations(self, topic: str | None = None, language: str = "en") -> list[Referral]:

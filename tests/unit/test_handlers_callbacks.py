@@ -77,6 +77,23 @@ async def test_more_sources_and_who_can_help(tmp_path: Path) -> None:
         assert h.calls("answerCallbackQuery")[-1].params.get("text")
 
 
+async def test_it_is_happening_now_turns_a_calm_answer_into_an_emergency(tmp_path: Path) -> None:
+    async with harness(tmp_path) as h:
+        (calm,) = await h.text(ALICE, "red notice question")
+        (urgent,) = await h.tap(ALICE, calm, data_of(calm, "now:"))
+        text = urgent["text"]
+        assert text.index("+353 1 21 00 489") < text.index("Ask which country issued the notice.")
+        assert "Call a lawyer." in text and "https://example.org/red-notices/" not in text
+        (emergency,) = await h.text(ALICE, "I am in danger")
+        assert not any(v.startswith("now:") for v in buttons(emergency).values())
+    async with harness(tmp_path) as h:  # after a restart the answer is gone: still the 24/7 lines
+        # A new update id: the durable inbox knows the old ones as handled.
+        tap = h.api.push_callback(ALICE, calm, data_of(calm, "now:"), update_id=9000)
+        (general,) = await h.send(tap)
+        assert "+353 1 21 00 489" in general["text"]
+        assert "Ask which country issued the notice." not in general["text"]
+
+
 @pytest.mark.parametrize(
     "data", ["lang:xx", "topic:<b>", "forget:maybe", "ad:12345", "\u202e\u0000junk", "x" * 64]
 )

@@ -15,6 +15,7 @@ from bot.handlers.keyboards import (
     AutoDeleteChoice,
     CallbackData,
     ForgetChoice,
+    HappeningNow,
     LanguageChoice,
     MoreSources,
     Review,
@@ -36,6 +37,7 @@ from ingest.metadata import Vocabulary
 VOCABULARY = Vocabulary.from_dir(Path(__file__).resolve().parents[2] / "knowledge")
 
 KINDS: list[type[CallbackData]] = [
+    HappeningNow,
     LanguageChoice,
     TopicChoice,
     AutoDeleteChoice,
