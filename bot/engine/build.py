@@ -114,11 +114,15 @@ class Engine:
         units.set_intent_vectors(
             [g for g, _ in intents], self.encoders[self.primary].encode([t for _, t in intents])
         )
-        if not self.units:  # teach triage once from the knowledge's own questions
+        first_load = not self.units
+        if first_load:  # teach triage once from the knowledge's own questions
             self.triage.learn(units.questions_of("protocol"), units.calm_questions())
         self.units = units
         in_scope = units.questions() + self.topic_model.descriptions()
         self.scope = Scope(self.encoders[self.primary], in_scope)
+        if first_load:  # the linear second opinion reads e5 where it is loaded (it knows more)
+            name = "e5" if "e5" in self.encoders else self.primary
+            self.triage.fit_linear(name, self.encoders[name], self.scope.outside)
         logger.info("index loaded: %d entries, encoders %s", len(entries), ",".join(dims))
 
     def index_size(self) -> int:
@@ -204,7 +208,9 @@ class Engine:
         timings["encode"] = _ms(t0)
         qvec = vectors[self.primary]
         emergency = bool(question) and (
-            self.triage.assess(text, qvec, words_only=not encoders_can_read(question)).emergency
+            self.triage.assess(
+                text, qvec, words_only=not encoders_can_read(question), vectors=vectors
+            ).emergency
         )
         base = Answer(
             question_language=lang,

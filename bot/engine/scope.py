@@ -50,6 +50,7 @@ class Scope:
         out = [s for texts in data["out_of_scope"].values() for s in texts]
         self._locate = encoder.encode(locate)
         self._out = encoder.encode(out)
+        self.outside = out  # everyday questions: also calm examples for triage
         in_scope = in_scope + [str(t) for t in data.get("in_scope") or []]
         self._in = encoder.encode(in_scope) if in_scope else np.zeros((0, encoder.dim))
         self._cues = [str(c) for c in data.get("locate_cues") or []]

@@ -46,3 +46,23 @@ def test_when_the_encoder_cannot_read_the_message_the_cues_decide(triage: Triage
     assert not triage.assess(text, calm).emergency
     assert triage.assess(text, calm, words_only=True).emergency
     assert not triage.assess("how do grants work", calm, words_only=True).emergency
+
+
+def test_the_linear_second_opinion_is_fitted_on_the_examples() -> None:
+    encoder = HashEncoder("use", 64)
+    data = {
+        "emergency": {"en": ["police at my door", "police raid my office", "police took my son"]},
+        "not_emergency": {"en": ["how do grants work", "grant deadline for visas"]},
+        "cues": {},
+    }
+    triage = Triage(encoder, data)
+    danger, calm = encoder.encode(["police raid"])[0], encoder.encode(["grants deadline"])[0]
+    assert triage.assess("police raid", danger).linear is None  # not fitted yet
+    triage.fit_linear("use", encoder, calm=["best cake recipe"])
+    hot = triage.assess("police raid", danger, vectors={"use": danger})
+    cold = triage.assess("grants deadline", calm, vectors={"use": calm})
+    assert hot.linear is not None and cold.linear is not None
+    assert hot.linear > 0.5 > cold.linear and hot.emergency and not cold.emergency
+    # Arabic in Latin letters: no encoder reads it, so the model is not asked either.
+    unread = triage.assess("police raid", danger, vectors={"use": danger}, words_only=True)
+    assert unread.linear is None
