@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Literal, Protocol
 
@@ -71,6 +71,19 @@ def encode_as(encoder: Any, texts: Sequence[str], kind: Kind = "passage") -> np.
     if takes_kind(encoder):
         return np.asarray(encoder.encode(texts, kind=kind))
     return np.asarray(encoder.encode(texts))
+
+
+def memo_embed(encoder: Any, kind: Kind = "query") -> Callable[[list[str]], np.ndarray]:
+    """`encode_as(encoder, texts, kind)` that remembers each text's vector."""
+    cache: dict[str, np.ndarray] = {}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        if missing:
+            cache.update(zip(missing, encode_as(encoder, missing, kind), strict=True))
+        return np.stack([cache[t] for t in texts])
+
+    return embed
 
 
 def offline() -> None:

@@ -29,7 +29,7 @@ from bot.engine.topics import TopicModel
 from bot.engine.triage import Triage
 from bot.engine.types import Answer, Referral
 from bot.engine.units import UnitBook
-from ingest.encoders import BatchingEncoder, Encoder, encode_as
+from ingest.encoders import BatchingEncoder, Encoder, encode_as, memo_embed
 from ingest.index import Collection, IndexLock, chroma_client, open_collections
 from ingest.metadata import Vocabulary, load_organizations
 from ingest.schema import IngestSummary
@@ -72,6 +72,8 @@ class Engine:
         self.vocabulary = Vocabulary.from_dir(knowledge_dir)
         self.topic_model = TopicModel(primary, self.vocabulary.topics)
         self.triage = Triage(primary)
+        # Example messages are embedded once however often the classifiers are refitted.
+        self._embed = {name: memo_embed(enc) for name, enc in encoders.items()}
         self.picker = SentencePicker(primary.encode)
         self.collections: dict[str, Collection] = {}
         self.retriever: Retriever | None = None
@@ -120,9 +122,11 @@ class Engine:
         self.units = units
         in_scope = units.questions() + self.topic_model.descriptions()
         self.scope = Scope(self.encoders[self.primary], in_scope)
-        if first_load:  # the linear second opinion reads e5 where it is loaded (it knows more)
-            name = "e5" if "e5" in self.encoders else self.primary
-            self.triage.fit_linear(name, self.encoders[name], self.scope.outside)
+        # The linear second opinions read e5 where it is loaded (it knows more languages).
+        name = "e5" if "e5" in self.encoders else self.primary
+        if first_load:
+            self.triage.fit_linear(name, self._embed[name], self.scope.outside)
+        self.scope.fit_linear(name, self._embed[name], self.triage.examples())
         logger.info("index loaded: %d entries, encoders %s", len(entries), ",".join(dims))
 
     def index_size(self) -> int:
@@ -226,7 +230,7 @@ class Engine:
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
-        scope = self.scope.assess(text, qvec) if self.scope is not None else None
+        scope = self.scope.assess(text, qvec, vectors) if self.scope is not None else None
         locate = scope is not None and scope.locate_person and not emergency
         if locate and not self.referrals.named_in(question):  # an organization's contact is fine
             # Never help find or identify a person: the bot may be used to hunt defenders.

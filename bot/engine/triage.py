@@ -7,7 +7,7 @@ The examples live in `triage.yaml` beside this module: add a sentence there to t
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,10 @@ import numpy as np
 import yaml
 
 from bot.engine.text import normalize, phrase_in, tokens
-from ingest.encoders import Encoder, encode_as
+from ingest.encoders import Encoder
 
+# Texts to their vectors by one encoder, embedded as messages ("query").
+Embed = Callable[[list[str]], np.ndarray]
 DATA = Path(__file__).with_name("triage.yaml")
 # A message far closer to the danger examples than to the calm ones is flagged even when it
 # resembles none of them strongly (short or unusual wording).
@@ -79,7 +81,11 @@ class Triage:
             self._neg = np.vstack([self._neg, self.encoder.encode(calm)])
             self._texts[1].extend(calm)
 
-    def fit_linear(self, name: str, encoder: Encoder, calm: Sequence[str] = ()) -> None:
+    def examples(self) -> list[str]:
+        """Every example message, danger and calm: all of them are questions we answer."""
+        return self._texts[0] + self._texts[1]
+
+    def fit_linear(self, name: str, embed: Embed, calm: Sequence[str] = ()) -> None:
         """Fit the second opinion: a logistic regression over encoder `name`'s vectors of every
         example (and `calm`, e.g. everyday out-of-scope questions). Nearest neighbours follow
         the examples' wording; a linear boundary carries better to wording nobody wrote down."""
@@ -88,7 +94,7 @@ class Triage:
         pos, neg = self._texts[0], self._texts[1] + list(calm)
         if not pos or not neg:
             return
-        x = encode_as(encoder, pos + neg, "query")
+        x = embed(pos + neg)
         y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
         model = LogisticRegression(C=LINEAR_C, max_iter=2000, class_weight="balanced")
         model.fit(x, y)

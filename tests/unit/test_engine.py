@@ -66,7 +66,8 @@ def test_immediate_danger_is_triaged_first(engine):
 
 
 def test_topic_filter_restricts_documents(engine):
-    answer = engine.answer("When can I apply?", topic="visas")
+    question = "Schengen visa consulate: how many months before the trip?"
+    answer = engine.answer(question, topic="visas")
     assert answer.passages and all("visas" in p.topics for p in answer.passages)
 
 

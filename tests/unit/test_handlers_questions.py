@@ -15,7 +15,7 @@ async def test_a_question_gets_an_answer_with_its_buttons_and_is_counted(tmp_pat
         (answer,) = await h.text(ALICE, "Someone filed a red notice against me")
         assert h.engine.questions == [("Someone filed a red notice against me", None, None)]
         kinds = sorted(v.split(":")[0] for v in buttons(answer).values())
-        assert kinds == ["fb", "fb", "more", "orgs"]
+        assert kinds == ["fb", "fb", "more", "now", "orgs"]
         assert all(len(v.encode()) <= 64 for v in buttons(answer).values())
         stats = await h.services.store.stats(1)
         assert stats.questions == 1 and stats.answered == 1

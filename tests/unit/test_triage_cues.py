@@ -58,7 +58,7 @@ def test_the_linear_second_opinion_is_fitted_on_the_examples() -> None:
     triage = Triage(encoder, data)
     danger, calm = encoder.encode(["police raid"])[0], encoder.encode(["grants deadline"])[0]
     assert triage.assess("police raid", danger).linear is None  # not fitted yet
-    triage.fit_linear("use", encoder, calm=["best cake recipe"])
+    triage.fit_linear("use", encoder.encode, calm=["best cake recipe"])
     hot = triage.assess("police raid", danger, vectors={"use": danger})
     cold = triage.assess("grants deadline", calm, vectors={"use": calm})
     assert hot.linear is not None and cold.linear is not None
