@@ -122,11 +122,10 @@ class Engine:
         self.units = units
         in_scope = units.questions() + self.topic_model.descriptions()
         self.scope = Scope(self.encoders[self.primary], in_scope)
-        # The linear second opinions read e5 where it is loaded (it knows more languages).
+        # The linear second opinion reads e5 where it is loaded (it knows more languages).
         name = "e5" if "e5" in self.encoders else self.primary
         if first_load:
             self.triage.fit_linear(name, self._embed[name], self.scope.outside)
-        self.scope.fit_linear(name, self._embed[name], self.triage.examples())
         logger.info("index loaded: %d entries, encoders %s", len(entries), ",".join(dims))
 
     def index_size(self) -> int:
@@ -230,7 +229,7 @@ class Engine:
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
-        scope = self.scope.assess(text, qvec, vectors) if self.scope is not None else None
+        scope = self.scope.assess(text, qvec) if self.scope is not None else None
         locate = scope is not None and scope.locate_person and not emergency
         if locate and not self.referrals.named_in(question):  # an organization's contact is fine
             # Never help find or identify a person: the bot may be used to hunt defenders.
