@@ -74,6 +74,9 @@ class Engine:
         self.triage = Triage(primary)
         # Example messages are embedded once however often the classifiers are refitted.
         self._embed = {name: memo_embed(enc) for name, enc in encoders.items()}
+        # What a message asks (which answer unit, whether it is an emergency for the linear
+        # second opinion) is read by e5 where it is loaded: it knows more languages than USE.
+        self.reader = "e5" if "e5" in encoders else self.primary
         self.picker = SentencePicker(primary.encode)
         self.collections: dict[str, Collection] = {}
         self.retriever: Retriever | None = None
@@ -114,18 +117,18 @@ class Engine:
         units.set_protocol_vectors(ids, vectors)
         intents = units.intents()
         units.set_intent_vectors(
-            [g for g, _ in intents], self.encoders[self.primary].encode([t for _, t in intents])
+            [g for g, _ in intents], self._embed[self.reader]([t for _, t in intents])
         )
         first_load = not self.units
         if first_load:  # teach triage once from the knowledge's own questions
             self.triage.learn(units.questions_of("protocol"), units.calm_questions())
         self.units = units
-        in_scope = units.questions() + self.topic_model.descriptions()
+        # What we answer: the units' questions, the topics, and every triage example (so that a
+        # small knowledge folder, with few units, does not make everyday questions look closer).
+        in_scope = units.questions() + self.topic_model.descriptions() + self.triage.examples()
         self.scope = Scope(self.encoders[self.primary], in_scope)
-        # The linear second opinion reads e5 where it is loaded (it knows more languages).
-        name = "e5" if "e5" in self.encoders else self.primary
         if first_load:
-            self.triage.fit_linear(name, self._embed[name], self.scope.outside)
+            self.triage.fit_linear(self.reader, self._embed[self.reader], self.scope.outside)
         logger.info("index loaded: %d entries, encoders %s", len(entries), ",".join(dims))
 
     def index_size(self) -> int:
@@ -286,7 +289,9 @@ class Engine:
             )
         unit = choose.protocol(self.units, qvec, readers, text) if emergency else None
         if unit is None:
-            unit = choose.answer_unit(self.units, ranked, readers, qvec, self.primary)
+            unit = choose.answer_unit(
+                self.units, ranked, readers, vectors[self.reader], self.primary, detected
+            )
         guidance = unit or choose.passage(self.picker, ranked, qvec, lang)
         shown = make_passages(ranked, text)
         preferred = choose.unit_organizations(self.units, guidance)

@@ -15,6 +15,10 @@ UNIT_WINDOW = 8  # a unit ranked among the first candidates answers the question
 UNIT_SLACK = 0.06  # ... if its similarity is this close to the best candidate's
 PASSAGE_WINDOW = 20  # without a unit, the direct answer comes from the best of these passages
 OWN_LANGUAGE_SLACK = 0.004  # fused-score distance a passage in the reader's language may lose
+# With no unit among the first candidates, a unit whose questions are clearly the closest to
+# the message (by this much over the next unit's; dev's window-less questions stay under
+# 0.01) still answers, if it is on one of the message's topics.
+CLEAR_INTENT = 0.02
 
 
 def protocol(
@@ -33,9 +37,11 @@ def answer_unit(
     readers: tuple[str, ...],
     qvec: np.ndarray,
     primary: str,
+    topics: tuple[str, ...] = (),
 ) -> Guidance | None:
     """The answer unit that fits the question: among the units ranked near the top, the one
-    whose own questions (in any language) are closest to the message."""
+    whose own questions (in any language) are closest to the message; with none near the top,
+    a unit on one of the message's `topics` whose questions are clearly the closest."""
     best_sim = max((c.dense.get(primary, 0.0) for c in ranked[:UNIT_WINDOW]), default=0.0)
     groups = [
         translation_group(c.doc_id)
@@ -44,13 +50,25 @@ def answer_unit(
         and c.metadata.get("unit_kind") == "answer"
         and c.dense.get(primary, 0.0) >= best_sim - UNIT_SLACK
     ]
-    if not groups:
-        return None
     intent = units.intent_scores(qvec)
+    if not groups:
+        return _clear_intent(units, intent, readers, topics)
     order = {g: n for n, g in enumerate(groups)}  # ties keep the retrieval order
     best = max(dict.fromkeys(groups), key=lambda g: (intent.get(g, 0.0), -order[g]))
     unit: Unit | None = units.pick(best, readers)
     return from_unit(unit) if unit is not None else None
+
+
+def _clear_intent(
+    units: UnitBook, intent: dict[str, float], readers: tuple[str, ...], topics: tuple[str, ...]
+) -> Guidance | None:
+    closest = sorted(intent.items(), key=lambda item: item[1], reverse=True)[:2]
+    if len(closest) < 2 or closest[0][1] - closest[1][1] < CLEAR_INTENT:
+        return None
+    unit = units.pick(closest[0][0], readers)
+    if unit is None or not set(unit.topics) & set(topics):
+        return None
+    return from_unit(unit)
 
 
 def passage(

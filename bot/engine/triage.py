@@ -81,6 +81,10 @@ class Triage:
             self._neg = np.vstack([self._neg, self.encoder.encode(calm)])
             self._texts[1].extend(calm)
 
+    def examples(self) -> list[str]:
+        """Every example message, danger and calm: all of them are questions we answer."""
+        return self._texts[0] + self._texts[1]
+
     def fit_linear(self, name: str, embed: Embed, calm: Sequence[str] = ()) -> None:
         """Fit the second opinion: a logistic regression over encoder `name`'s vectors of every
         example (and `calm`, e.g. everyday out-of-scope questions). Nearest neighbours follow

@@ -42,7 +42,13 @@ async def test_question_is_answered_with_sources_and_buttons(
     assert '<a href="https://example.org/red-notices/1?a=1&amp;b=2">' in answer["text"]
     assert "https://www.interpol.int/ccf" in answer["text"]  # who can help, from the directory
     labels = buttons(answer)
-    assert set(labels) == {"📚 More sources", "🤝 Who can help", "👍 Helpful", "👎 Not helpful"}
+    assert set(labels) == {
+        "🚨 It is happening now",
+        "📚 More sources",
+        "🤝 Who can help",
+        "👍 Helpful",
+        "👎 Not helpful",
+    }
     assert all(len(data.encode()) <= 64 for data in labels.values())
     await settled(bot)
     stats = await bot.bot_data.store.stats(1)

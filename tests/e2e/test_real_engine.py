@@ -21,7 +21,8 @@ from tests.e2e.conftest import ask, buttons, command, running, settled, tap
 from tests.support.botapi import BotAPI, User
 from tests.support.chroma import chroma_server
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# The first test builds the shipped index with every default encoder (minutes on 2 cores).
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
 CANARY = "Zq7canaryXv93"
 RAW_ID = 987654321987

@@ -28,11 +28,11 @@ def test_server_down_answers_fast_with_contacts_then_recovers(corpus, tmp_path, 
             knowledge_dir=corpus,
             config=settings.engine_config(),
         )
-        assert engine.answer("How do I challenge a red notice?").answer_found
+        assert engine.answer("How do I challenge a red notice at the CCF?").answer_found
 
         server.stop()
         started = time.monotonic()
-        down = engine.answer("How do I challenge a red notice?")
+        down = engine.answer("How do I challenge a red notice at the CCF?")
         assert time.monotonic() - started < 3
         assert down.search_unavailable and not down.answer_found
         assert down.general_contacts[0].id == "front-line-defenders"
@@ -40,7 +40,7 @@ def test_server_down_answers_fast_with_contacts_then_recovers(corpus, tmp_path, 
         server.start()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if engine.answer("How do I challenge a red notice?").answer_found:
+            if engine.answer("How do I challenge a red notice at the CCF?").answer_found:
                 break
             time.sleep(0.5)
         else:
@@ -65,6 +65,6 @@ def test_engine_starts_while_the_server_is_down(corpus, tmp_path, fake_encoders)
     try:
         Ingestor(corpus, chroma_client(tmp_path, server.url), fake_encoders).run()
         engine._last_load = 0.0  # skip the retry back-off in the test
-        assert engine.answer("How do I challenge a red notice?").answer_found
+        assert engine.answer("How do I challenge a red notice at the CCF?").answer_found
     finally:
         server.stop()

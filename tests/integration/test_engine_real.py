@@ -13,7 +13,8 @@ from bot.engine.evaluate import evaluate, load_cases
 from ingest.check import check_knowledge
 from tests.conftest import REPO
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# The first test builds the shipped index with every default encoder (minutes on 2 cores).
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_shipped_knowledge_passes_check():
@@ -51,6 +52,14 @@ def test_emergency_in_arabic_leads_with_the_24_7_line(real_engine):
 
 def test_grant_amount_question_is_not_an_emergency(real_engine):
     assert not real_engine.answer("What was the emergency grant amount last year?").emergency
+
+
+@pytest.mark.parametrize("question", ["red notice check", "проверить красное уведомление"])
+def test_a_few_words_get_a_vetted_answer_not_a_passage(real_engine, question):
+    answer = real_engine.answer(question)
+    assert answer.answer_found and not answer.emergency
+    assert answer.guidance is not None and answer.guidance.kind == "answer"
+    assert answer.guidance.do or answer.guidance.dont  # a unit's lists, not a quoted passage
 
 
 def test_a_calm_answer_carries_the_protocol_for_it_is_happening_now(real_engine):

@@ -8,7 +8,7 @@ from ingest.index import chroma_client
 from ingest.pipeline import Ingestor
 from tests.support.chroma import chroma_server
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]  # builds the shipped index
 
 
 def _check_index(client, corpus, real_encoders):  # type: ignore[no-untyped-def]

@@ -16,3 +16,8 @@ def test_each_text_is_encoded_once_and_rows_follow_the_input() -> None:
     again = embed(["a visa", "a grant"])
     assert encoder.texts == 3  # only "a grant" was new
     assert np.array_equal(again[0], first[1]) and np.array_equal(first[0], first[2])
+
+
+def test_no_texts_is_an_empty_matrix_of_the_encoders_width() -> None:
+    encoder = HashEncoder("use", 32)
+    assert memo_embed(encoder)([]).shape == (0, 32) and encoder.calls == 0
