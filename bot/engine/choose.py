@@ -39,9 +39,9 @@ def answer_unit(
     primary: str,
     topics: tuple[str, ...] = (),
 ) -> Guidance | None:
-    """The answer unit that fits the question: among the units ranked near the top, the one
-    whose own questions (in any language) are closest to the message; with none near the top,
-    a unit on one of the message's `topics` whose questions are clearly the closest."""
+    """The answer unit that fits the question: among the units ranked near the top and on one
+    of the message's `topics`, the one whose own questions (in any language) are closest to
+    the message; with none, a unit on those topics whose questions are clearly the closest."""
     best_sim = max((c.dense.get(primary, 0.0) for c in ranked[:UNIT_WINDOW]), default=0.0)
     groups = [
         translation_group(c.doc_id)
@@ -50,6 +50,8 @@ def answer_unit(
         and c.metadata.get("unit_kind") == "answer"
         and c.dense.get(primary, 0.0) >= best_sim - UNIT_SLACK
     ]
+    if topics:  # a unit on none of the message's topics answers another question
+        groups = [g for g in groups if _on_topic(units, g, readers, topics)]
     intent = units.intent_scores(qvec)
     if not groups:
         return _clear_intent(units, intent, readers, topics)
@@ -59,6 +61,13 @@ def answer_unit(
     return from_unit(unit) if unit is not None else None
 
 
+def _on_topic(
+    units: UnitBook, group: str, readers: tuple[str, ...], topics: tuple[str, ...]
+) -> bool:
+    unit = units.pick(group, readers)
+    return unit is not None and bool(set(unit.topics) & set(topics))
+
+
 def _clear_intent(
     units: UnitBook, intent: dict[str, float], readers: tuple[str, ...], topics: tuple[str, ...]
 ) -> Guidance | None:
@@ -66,7 +75,7 @@ def _clear_intent(
     if len(closest) < 2 or closest[0][1] - closest[1][1] < CLEAR_INTENT:
         return None
     unit = units.pick(closest[0][0], readers)
-    if unit is None or not set(unit.topics) & set(topics):
+    if unit is None or not _on_topic(units, closest[0][0], readers, topics):
         return None
     return from_unit(unit)
 
