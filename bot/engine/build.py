@@ -180,7 +180,9 @@ class Engine:
 
     def encode_query(self, question: str) -> dict[str, np.ndarray]:
         """The message's vector from each encoder, read in its language's own script."""
-        native = native_script(question, detect_language(question))
+        return self._encode(native_script(question, detect_language(question)))
+
+    def _encode(self, native: str) -> dict[str, np.ndarray]:
         return {name: encode_as(enc, [native], "query")[0] for name, enc in self.encoders.items()}
 
     def answer(
@@ -210,7 +212,7 @@ class Engine:
         text = question if native == question else f"{question}\n{native}"
         ui = ui_language(language or lang)
         readers = (lang, ui)  # a unit is shown in the message's language, else the interface's
-        vectors = vectors or self.encode_query(question)
+        vectors = vectors or self._encode(native)  # language and script are known already
         timings["encode"] = _ms(t0)
         qvec = vectors[self.primary]
         emergency = bool(question) and (
