@@ -61,6 +61,7 @@ _SAFETY_STEPS = (
     N_("Do not keep names or places you must protect in this chat; /forget deletes it."),
 )
 
+
 # Control characters, lone surrogates, and the bidi embeddings, overrides and isolates
 # (U+202A-U+202E, U+2066-U+2069) that can make "moc.live//:sptth" read as a trusted link;
 # the zero-width direction marks (U+200E, U+200F, U+061C) stay: Arabic text needs them.
@@ -135,19 +136,26 @@ def _contact_blocks(header: str, contacts: Sequence[Referral], lang: str) -> lis
     return [header] + [_referral(ref, lang) for ref in contacts[:MAX_REFERRALS]]
 
 
-def _hotlines(contacts: Sequence[Referral], lang: str) -> str:
-    """The 24/7 lines, one line each: the number first (Telegram makes it tappable)."""
+def _hotlines(contacts: Sequence[Referral], lang: str, named: Sequence[str] = ()) -> str:
+    """The 24/7 lines, one line each: the number first (Telegram makes it tappable). A 24/7
+    service reached only in writing (a helpline's email) is listed when the situation's
+    protocol names it (`named`): a seized phone needs the digital helpline, a raid does not."""
     by_number: dict[str, list[Referral]] = {}
+    written: list[str] = []
     for ref in contacts:
         phones = [v for k, v in ref.contacts if k == "phone_24_7"] or [
             v for k, v in ref.contacts if k == "phone"
         ]
         if phones:
             by_number.setdefault(phones[0], []).append(ref)
+        elif ref.id in named:
+            address = next((v for k, v in ref.contacts if k in ("secure_email", "email")), "")
+            if address:
+                written.append(f"✉️ <b>{esc(address)}</b> — {link(ref.url, ref.name)}")
     lines = [
         f"📞 <b>{esc(number)}</b> — " + " · ".join(link(r.url, r.name) for r in refs)
         for number, refs in by_number.items()
-    ]
+    ] + written
     if not lines:
         return ""
     return "🆘 <b>" + _t(lang, "24/7 emergency line") + "</b>\n" + "\n".join(lines)
@@ -261,7 +269,8 @@ def answer_blocks(answer: Answer, lang: str, *, contacts: bool = True) -> list[s
     with why they fit, and the source. Passages are behind the "More sources" button.
     """
     if answer.emergency:
-        hotlines = _hotlines(answer.emergency_contacts, lang) if contacts else ""
+        named = answer.guidance.organizations if answer.guidance is not None else ()
+        hotlines = _hotlines(answer.emergency_contacts, lang, named) if contacts else ""
         urgent = [hotlines] if hotlines else []
         if answer.guidance is not None and answer.guidance.steps:
             urgent.append(_protocol(answer.guidance, lang))
@@ -366,5 +375,3 @@ def render_if_urgent(answer: Answer, contacts: Sequence[Referral], lang: str) ->
 def render_emergency(contacts: Sequence[Referral], lang: str) -> list[str]:
     """The 24/7 contacts and the first safety steps (`/emergency`)."""
     return pack(_emergency_blocks(contacts, lang))
-
-

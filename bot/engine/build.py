@@ -25,9 +25,10 @@ from bot.engine.language import (
 from bot.engine.referrals import Referrals
 from bot.engine.retrieve import Candidate, LexicalIndex, Retriever, rerank
 from bot.engine.scope import Scope
+from bot.engine.situations import Situations
 from bot.engine.topics import TopicModel
 from bot.engine.triage import Triage
-from bot.engine.types import Answer, Referral
+from bot.engine.types import Answer, Guidance, Referral
 from bot.engine.units import UnitBook
 from ingest.encoders import BatchingEncoder, Encoder, encode_as, memo_embed
 from ingest.index import Collection, IndexLock, chroma_client, open_collections
@@ -40,6 +41,12 @@ logger = logging.getLogger(__name__)
 # scores under RELEVANCE_FLOOR is answered as "nothing found".
 RELEVANCE_FLOOR = 0.245
 EMERGENCY_LIFT = 0.05
+# A message the scope model is this sure is everyday (or a request to find someone) is not an
+# emergency unless danger words say so: the development sets' emergencies stay under 0.6.
+SCOPE_OVER_TRIAGE = 0.8
+# Encoders the situation and scope models were calibrated on; with any other reader (e.g.
+# WAYPOINT_EMBEDDINGS=use) their thresholds mean nothing and the nearest neighbours decide.
+CALIBRATED = ("e5",)
 SHOWN_PASSAGES = 3
 SEARCH_DEADLINE_S = 2.5  # past this the index counts as unavailable for this answer
 RELOAD_EVERY_S = 10.0  # how often an unavailable index is retried
@@ -72,6 +79,7 @@ class Engine:
         self.vocabulary = Vocabulary.from_dir(knowledge_dir)
         self.topic_model = TopicModel(primary, self.vocabulary.topics)
         self.triage = Triage(primary)
+        self.situations = Situations()
         # Example messages are embedded once however often the classifiers are refitted.
         self._embed = {name: memo_embed(enc) for name, enc in encoders.items()}
         # What a message asks (which answer unit, whether it is an emergency for the linear
@@ -123,12 +131,22 @@ class Engine:
         if first_load:  # teach triage once from the knowledge's own questions
             self.triage.learn(units.questions_of("protocol"), units.calm_questions())
         self.units = units
+        if self.reader in CALIBRATED:
+            self.situations.fit(self.reader, self._embed[self.reader], units.situation_examples())
         # What we answer: the units' questions, the topics, and every triage example (so that a
         # small knowledge folder, with few units, does not make everyday questions look closer).
         in_scope = units.questions() + self.topic_model.descriptions() + self.triage.examples()
-        self.scope = Scope(self.encoders[self.primary], in_scope)
+        scope = Scope(self.encoders[self.primary], in_scope)
+        if self.reader in CALIBRATED:  # vectors are remembered: refitting is cheap
+            scope.fit_linear(self.reader, self._embed[self.reader])
+        self.scope = scope
         if first_load:
-            self.triage.fit_linear(self.reader, self._embed[self.reader], self.scope.outside)
+            self.triage.fit_linear(
+                self.reader,
+                self._embed[self.reader],
+                self.scope.outside,
+                self.situations.examples(),
+            )
         logger.info("index loaded: %d entries, encoders %s", len(entries), ",".join(dims))
 
     def index_size(self) -> int:
@@ -215,11 +233,9 @@ class Engine:
         vectors = vectors or self._encode(native)  # language and script are known already
         timings["encode"] = _ms(t0)
         qvec = vectors[self.primary]
-        emergency = bool(question) and (
-            self.triage.assess(
-                text, qvec, words_only=not encoders_can_read(question), vectors=vectors
-            ).emergency
-        )
+        readable = encoders_can_read(question)
+        triage = self.triage.assess(text, qvec, words_only=not readable, vectors=vectors)
+        emergency = bool(question) and triage.emergency
         base = Answer(
             question_language=lang,
             ui_language=ui,
@@ -234,9 +250,24 @@ class Engine:
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
-        scope = self.scope.assess(text, qvec) if self.scope is not None else None
+        named = self.referrals.named_in(question)
+        anchored = bool(named) or self.topic_model.mentioned(text)  # it names what we cover
+        scope = (
+            self.scope.assess(text, qvec, vectors=vectors, anchored=anchored)
+            if self.scope is not None
+            else None
+        )
+        if (
+            emergency
+            and readable
+            and not triage.lexical
+            and scope is not None
+            and (scope.refuse or 0.0) > SCOPE_OVER_TRIAGE
+        ):  # clearly an everyday question or a request to find someone, not danger now
+            emergency = False
+            base = replace(base, emergency=False, emergency_contacts=())
         locate = scope is not None and scope.locate_person and not emergency
-        if locate and not self.referrals.named_in(question):  # an organization's contact is fine
+        if locate and not named:  # an organization's contact is fine
             # Never help find or identify a person: the bot may be used to hunt defenders.
             return replace(
                 base,
@@ -270,7 +301,7 @@ class Engine:
                 base,
                 search_unavailable=True,
                 general_contacts=self.emergency_contacts(ui),
-                guidance=choose.protocol(self.units, qvec, readers, text) if emergency else None,
+                guidance=self._protocol(qvec, vectors, readers, text) if emergency else None,
                 timings_ms=timings,
             )
         timings["search"] = _ms(t1)
@@ -278,8 +309,11 @@ class Engine:
         direct = {str(c.metadata.get("org_id")) for c in candidates[:5] if c.kind == "organization"}
         ranked = rerank(candidates, topic_scores, lang)
         relevance = max(self._relevance(ranked, qvec), topic_scores[0][1] if topic_scores else 0.0)
-        outside = scope is not None and scope.out_of_scope
-        found = bool(ranked) and (emergency or (relevance >= RELEVANCE_FLOOR and not outside))
+        # A message naming one of our organizations is ours whatever else it says; one naming
+        # a topic's keyword passes the relevance floor (short queries: "kirmizi bulten?").
+        outside = scope is not None and scope.out_of_scope and not named
+        relevant = relevance >= RELEVANCE_FLOOR or anchored
+        found = bool(ranked) and (emergency or (relevant and not outside))
         detected = tuple(t for t, s in topic_scores[:3] if s >= topic_scores[0][1] - 0.05)
         if not found:
             return replace(
@@ -289,7 +323,7 @@ class Engine:
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
-        unit = choose.protocol(self.units, qvec, readers, text) if emergency else None
+        unit = self._protocol(qvec, vectors, readers, text) if emergency else None
         if unit is None:
             unit = choose.answer_unit(
                 self.units, ranked, readers, vectors[self.reader], self.primary, detected
@@ -323,9 +357,20 @@ class Engine:
             synthesized=synthesized,
             guidance=guidance,
             situation=guidance.situation if guidance and emergency else None,
-            if_urgent=None if emergency else choose.protocol(self.units, qvec, readers, text),
+            if_urgent=None if emergency else self._protocol(qvec, vectors, readers, text),
             timings_ms=timings,
         )
+
+    def _protocol(
+        self,
+        qvec: np.ndarray,
+        vectors: dict[str, np.ndarray],
+        readers: tuple[str, ...],
+        text: str,
+    ) -> Guidance | None:
+        """The protocol for the situation the message describes."""
+        situation = self.situations.classify(vectors)
+        return choose.protocol(self.units, qvec, readers, text, situation)
 
     def _available_retriever(self) -> Retriever:
         if self.retriever is None:
@@ -357,9 +402,7 @@ def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
 
 
-def build_engine(
-    source: EngineConfig | HasEngineConfig, *, hold_lock: bool = True
-) -> Engine:
+def build_engine(source: EngineConfig | HasEngineConfig, *, hold_lock: bool = True) -> Engine:
     """Load the configured encoders and open the index (embedded or CHROMA_URL)."""
     settings = as_engine_config(source)
     from ingest.service import load_encoders

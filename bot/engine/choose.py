@@ -22,11 +22,18 @@ CLEAR_INTENT = 0.02
 
 
 def protocol(
-    units: UnitBook, qvec: np.ndarray, readers: tuple[str, ...], text: str = ""
+    units: UnitBook,
+    qvec: np.ndarray,
+    readers: tuple[str, ...],
+    text: str = "",
+    situation: str | None = None,
 ) -> Guidance | None:
-    """The emergency protocol for the situation the message describes, in the reader's
-    language when it is written in it."""
-    group, _ = units.nearest_protocol(qvec, text)
+    """The emergency protocol for the situation the message describes (`situation`, as the
+    situation model read it; without one, the protocol closest to the message), in the
+    reader's language when it is written in it."""
+    group = units.protocol_of(situation) if situation else None
+    if group is None:
+        group, _ = units.nearest_protocol(qvec, text)
     unit = units.pick(group, readers) if group else None
     return from_unit(unit) if unit else None
 

@@ -127,6 +127,7 @@ def from_unit(unit: Unit) -> Guidance:
         steps=unit.parts.steps,
         sources=unit.sources,
         situation=unit.situation,
+        organizations=unit.organizations,
     )
 
 

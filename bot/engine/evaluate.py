@@ -193,6 +193,7 @@ def evaluate(engine: Any, cases: list[Case]) -> dict[str, Any]:
                         "out_of_scope_refusal",
                         "quote_in_user_language",
                         "hotline_first",
+                        "situation",
                     )
                 )
                 or (mode == "hybrid" and scores["false_alarm_rate"] == 1.0)
@@ -213,6 +214,7 @@ def evaluate(engine: Any, cases: list[Case]) -> dict[str, Any]:
                         "got_topics": sorted({t for p in answer.passages[:3] for t in p.topics}),
                         "got_orgs": [r.id for r in answer.referrals],
                         "emergency": answer.emergency,
+                        "situation": answer.situation,
                         "found": answer.answer_found,
                     }
                 )

@@ -40,6 +40,11 @@ class TopicModel:
         """Every topic description, in every language (what the knowledge is about)."""
         return [d for t in self.topics.values() for d in t.descriptions.values()]
 
+    def mentioned(self, question: str) -> bool:
+        """Whether the question contains any topic's keyword (it names something we cover)."""
+        toks = tokens(question)
+        return any(phrase_in(w, toks) for words in self._keywords.values() for w in words)
+
     def score(self, question: str, vector: np.ndarray) -> list[tuple[str, float]]:
         """(topic, score) for every topic, best first."""
         sims = self._vectors @ vector

@@ -47,6 +47,7 @@ class Guidance:
     steps: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     situation: str | None = None
+    organizations: tuple[str, ...] = ()  # the ids the unit names for its question, best first
 
 
 @dataclass(frozen=True)

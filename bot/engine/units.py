@@ -96,14 +96,35 @@ class UnitBook:
                 return versions[lang]
         return next(iter(versions.values()), None)
 
+    def protocol_of(self, situation: str) -> str | None:
+        """The protocol written for `situation`, if the knowledge has one."""
+        return next(
+            (
+                g
+                for g, versions in self._units.items()
+                for u in versions.values()
+                if u.kind == "protocol" and u.situation == situation
+            ),
+            None,
+        )
+
+    def situation_examples(self) -> list[tuple[str, str]]:
+        """(situation, text) for the title and question of every protocol, in every language."""
+        return [
+            (str(u.situation), text)
+            for versions in self._units.values()
+            for u in versions.values()
+            if u.kind == "protocol" and u.situation
+            for text in (u.title, u.question)
+            if text
+        ]
+
     def set_protocol_vectors(self, ids: list[str], vectors: np.ndarray) -> None:
         """Vectors (primary encoder) of protocol entries, any language, keyed by doc id."""
         self._protocol_ids = ids
         self._protocol_vectors = vectors
 
-    def nearest_protocol(
-        self, vector: np.ndarray, text: str = ""
-    ) -> tuple[str | None, float]:
+    def nearest_protocol(self, vector: np.ndarray, text: str = "") -> tuple[str | None, float]:
         """The protocol whose text (in any language) is closest to the message: meaning by
         the encoder, plus the words that belong to one situation only."""
         if self._protocol_vectors is None or not len(self._protocol_ids):
