@@ -399,3 +399,35 @@ def test_an_llm_answer_keeps_the_shape_of_the_extractive_one() -> None:
     assert text.index("do this") < text.index("not that") < text.index("Org")
     assert "https://f.org" in text and "ex.org" in text
     assert_valid(text)
+
+
+def test_a_24_7_helpline_reached_in_writing_leads_only_where_the_protocol_names_it() -> None:
+    hotline = ref("Hotline", id="hot", emergency_line=True, contacts=(("phone_24_7", "+1 555"),))
+    helpline = ref(
+        "Digital Helpline", id="digital", emergency_line=True, contacts=(("email", "help@x.org"),)
+    )
+
+    def protocol(situation: str, names: tuple[str, ...]) -> Guidance:
+        return Guidance(
+            text="Opening line.",
+            language="en",
+            title="What to do now",
+            source_url="https://ex.org/p",
+            doc_id=f"units/{situation}.md",
+            kind="protocol",
+            steps=("First step.",),
+            situation=situation,
+            organizations=names,
+        )
+
+    def first(guidance: Guidance) -> str:
+        answer = found(emergency=True, emergency_contacts=(hotline, helpline), guidance=guidance)
+        (text,) = render_answer(answer, "en")
+        assert_valid(text)
+        return text.split("\n\n")[0]  # the block of 24/7 lines
+
+    device = first(protocol("device", ("digital", "hot")))
+    assert "+1 555" in device and "help@x.org" in device
+    assert device.index("+1 555") < device.index("help@x.org")  # the phone stays first
+    raid = first(protocol("raid", ("hot",)))
+    assert "+1 555" in raid and "help@x.org" not in raid

@@ -66,3 +66,19 @@ def test_the_linear_second_opinion_is_fitted_on_the_examples() -> None:
     # Arabic in Latin letters: no encoder reads it, so the model is not asked either.
     unread = triage.assess("police raid", danger, vectors={"use": danger}, words_only=True)
     assert unread.linear is None
+
+
+def test_where_the_linear_model_is_fitted_it_replaces_the_neighbour_margins() -> None:
+    encoder = HashEncoder("use", 64)
+    data = {
+        "emergency": {"en": ["police at my door", "police raid my office", "police took my son"]},
+        "not_emergency": {"en": ["how do grants work", "grant deadline for visas"]},
+        "cues": {},
+    }
+    triage = Triage(encoder, data)
+    danger, calm = encoder.encode(["police raid"])[0], encoder.encode(["grants deadline"])[0]
+    assert triage.assess("police raid", danger).emergency  # the margins alone say danger
+    triage.fit_linear("e5", encoder.encode, calm=["best cake recipe"], danger=["police again"])
+    # The neighbours still say danger, the linear model (on its own encoder's vector) says calm.
+    assert not triage.assess("police raid", danger, vectors={"e5": calm}).emergency
+    assert triage.assess("police raid", calm, vectors={"e5": danger}).emergency

@@ -1,0 +1,106 @@
+"""The linear models that read a message: its emergency situation and what is out of scope."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bot.engine.scope as scope_module
+from bot.engine.scope import Scope
+from bot.engine.situations import Situations
+from tests.conftest import HashEncoder
+
+SITUATIONS = {
+    "situations": {
+        "raid": {"en": ["police searching my flat now", "they search the office with a warrant"]},
+        "detention": {"en": ["my colleague was arrested an hour ago", "they arrested my brother"]},
+        "device": {"en": ["they seized my phone and laptop", "my phone was seized at the protest"]},
+    }
+}
+
+
+def test_the_situation_is_read_from_the_labelled_examples() -> None:
+    encoder = HashEncoder("e5", 128)
+    situations = Situations(SITUATIONS)
+    vector = {"e5": encoder.encode(["police are searching the flat"])[0]}
+    assert situations.classify(vector) is None  # not fitted yet
+    situations.fit("e5", encoder.encode, [("device", "my phone is seized")])
+    assert situations.classify(vector) == "raid"
+    assert situations.classify({"e5": encoder.encode(["arrested this morning"])[0]}) == "detention"
+    assert situations.classify({"e5": encoder.encode(["seized phone"])[0]}) == "device"
+    assert situations.classify({"use": vector["e5"]}) is None  # another encoder's vector
+    assert len(situations.examples()) == 6
+
+
+def test_two_situations_are_enough_and_one_is_not() -> None:
+    encoder = HashEncoder("e5", 128)
+    two = {"situations": {k: SITUATIONS["situations"][k] for k in ("raid", "device")}}
+    situations = Situations(two)
+    situations.fit("e5", encoder.encode)
+    assert situations.classify({"e5": encoder.encode(["seized phone"])[0]}) == "device"
+    assert situations.classify({"e5": encoder.encode(["police searching"])[0]}) == "raid"
+    one = Situations({"situations": {"raid": SITUATIONS["situations"]["raid"]}})
+    one.fit("e5", encoder.encode)
+    assert one.classify({"e5": encoder.encode(["police searching"])[0]}) is None
+
+
+SCOPE = {
+    "locate_person": {
+        "en": ["home address of the journalist", "where does this activist live", "phone number"]
+    },
+    "out_of_scope": {
+        "en": ["chocolate cake recipe", "football match result", "cheap mortgage rate"]
+    },
+    "in_scope": ["how do I hide my own home address"],
+    "locate_cues": ["home address"],
+}
+OURS = ["how to challenge a red notice", "emergency grant for defenders", "schengen visa refused"]
+
+
+@pytest.fixture
+def scope() -> tuple[Scope, HashEncoder]:
+    encoder = HashEncoder("use", 128)
+    return Scope(encoder, OURS, SCOPE, k=1), encoder
+
+
+def test_the_linear_model_refuses_everyday_and_locate_requests(
+    scope: tuple[Scope, HashEncoder],
+) -> None:
+    model, encoder = scope
+    model.fit_linear("e5", encoder.encode)
+
+    def assess(text: str) -> scope_module.ScopeResult:
+        vector = encoder.encode([text])[0]
+        return model.assess(text, np.zeros_like(vector), vectors={"e5": vector})
+
+    cake, address, ours = (
+        assess("cake recipe"),
+        assess("journalist home address"),
+        assess("red notice challenge"),
+    )
+    assert cake.out_of_scope and not cake.locate_person
+    assert address.locate_person and not address.out_of_scope
+    assert not ours.out_of_scope and not ours.locate_person
+    assert cake.refuse is not None and ours.refuse is not None and cake.refuse > ours.refuse
+
+
+def test_a_message_naming_our_field_takes_more_to_refuse(
+    scope: tuple[Scope, HashEncoder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, encoder = scope
+    model.fit_linear("e5", encoder.encode)
+    monkeypatch.setattr(scope_module, "LINEAR_REFUSE", 0.0)  # refuse anything unanchored
+    monkeypatch.setattr(scope_module, "LINEAR_REFUSE_ANCHORED", 1.01)  # and nothing anchored
+    vector = encoder.encode(["visa football"])[0]
+    zeros = np.zeros_like(vector)
+    plain = model.assess("visa football", zeros, vectors={"e5": vector})
+    anchored = model.assess("visa football", zeros, vectors={"e5": vector}, anchored=True)
+    assert plain.out_of_scope or plain.locate_person
+    assert not anchored.out_of_scope and not anchored.locate_person
+
+
+def test_without_a_fitted_model_the_neighbours_decide(scope: tuple[Scope, HashEncoder]) -> None:
+    model, encoder = scope
+    vector = encoder.encode(["chocolate cake recipe"])[0]
+    result = model.assess("chocolate cake recipe", vector, vectors={"e5": vector})
+    assert result.refuse is None and result.out_of_scope
