@@ -12,13 +12,17 @@ from bot.engine.units import Unit, UnitBook
 from ingest.schema import translation_group
 
 UNIT_WINDOW = 8  # a unit ranked among the first candidates answers the question directly
-UNIT_SLACK = 0.06  # ... if its similarity is this close to the best candidate's
+UNIT_SLACK = 0.10  # ... if its similarity is this close to the best candidate's
 PASSAGE_WINDOW = 20  # without a unit, the direct answer comes from the best of these passages
 OWN_LANGUAGE_SLACK = 0.004  # fused-score distance a passage in the reader's language may lose
 # With no unit among the first candidates, a unit whose questions are clearly the closest to
 # the message (by this much over the next unit's; dev's window-less questions stay under
 # 0.01) still answers, if it is on one of the message's topics.
 CLEAR_INTENT = 0.02
+# A unit whose questions are closer to the message than any other unit's by this much answers
+# it wherever retrieval ranked it and whatever topics were detected: the reader encoder knows
+# more languages than the topic and retrieval encoders (a Persian red-notice question).
+DECISIVE_INTENT = 0.05
 
 
 def protocol(
@@ -60,12 +64,24 @@ def answer_unit(
     if topics:  # a unit on none of the message's topics answers another question
         groups = [g for g in groups if _on_topic(units, g, readers, topics)]
     intent = units.intent_scores(qvec)
+    decisive = _decisive(intent)
+    if decisive is not None:
+        unit = units.pick(decisive, readers)
+        if unit is not None:
+            return from_unit(unit)
     if not groups:
         return _clear_intent(units, intent, readers, topics)
     order = {g: n for n, g in enumerate(groups)}  # ties keep the retrieval order
     best = max(dict.fromkeys(groups), key=lambda g: (intent.get(g, 0.0), -order[g]))
     unit: Unit | None = units.pick(best, readers)
     return from_unit(unit) if unit is not None else None
+
+
+def _decisive(intent: dict[str, float]) -> str | None:
+    closest = sorted(intent.items(), key=lambda item: item[1], reverse=True)[:2]
+    if len(closest) == 2 and closest[0][1] - closest[1][1] >= DECISIVE_INTENT:
+        return closest[0][0]
+    return None
 
 
 def _on_topic(
