@@ -65,10 +65,9 @@ def answer_unit(
         groups = [g for g in groups if _on_topic(units, g, readers, topics)]
     intent = units.intent_scores(qvec)
     decisive = _decisive(intent)
-    if decisive is not None:
-        unit = units.pick(decisive, readers)
-        if unit is not None:
-            return from_unit(unit)
+    clear = units.pick(decisive, readers) if decisive is not None else None
+    if clear is not None:
+        return from_unit(clear)
     if not groups:
         return _clear_intent(units, intent, readers, topics)
     order = {g: n for n, g in enumerate(groups)}  # ties keep the retrieval order
