@@ -33,7 +33,8 @@ MAX_REFERRALS = 3
 SHOWN_DO = 2  # the first message keeps the most important actions; the unit orders them
 SHOWN_DONT = 2
 SHOWN_STEPS = 5  # a protocol fits one phone screen; its most urgent steps come first
-REASON_WORDS = 10
+REASON_WORDS = 20  # the line on why an organization fits: its summary's first sentence
+REASON_MIN_WORDS = 8  # ... cut at a clause boundary past this many words when it is longer
 
 
 _CONTACT_LABELS: dict[str, str] = {
@@ -192,7 +193,7 @@ def _direct(guidance: Guidance, lang: str) -> list[str]:
 def _helper(ref: Referral, lang: str, *, contacts: bool = True) -> str:
     """One organization: name, why it fits, and its best two contacts, labelled."""
     head = f"<b>{link(ref.url, ref.name)}</b>"
-    reason = ref.reason.strip() or _first_sentence(ref.offer)
+    reason = ref.reason.strip() or _without_name(_first_sentence(ref.offer), ref.name)
     if reason:
         head += " — " + esc(_shorten(reason, REASON_WORDS))
     lines = [head]
@@ -209,9 +210,32 @@ def _first_sentence(text: str) -> str:
     return text[: match.start()] if match else text
 
 
+def _without_name(sentence: str, name: str) -> str:
+    """The sentence without the organization's name it opens with (the name is shown just
+    before it), nor an apposition after the name: "X (Y), the Z, helps…" -> "helps…"."""
+    short = name.split(" (")[0]
+    opening = sentence[4:] if sentence.startswith("The ") else sentence
+    for variant in (name, short):
+        if variant and opening.startswith(variant):
+            rest = re.sub(r"^\s*\([^)]*\)", "", opening[len(variant) :]).strip()
+            for mark in (",", "—", "–"):  # an apposition between two commas or dashes
+                if rest.startswith(mark):
+                    rest = rest.split(mark, 2)[2] if rest.count(mark) >= 2 else rest[1:]
+            rest = rest.strip()
+            return rest if len(rest.split()) >= 3 else sentence
+    return sentence
+
+
 def _shorten(text: str, max_words: int) -> str:
+    """At most `max_words` words, ending at a clause boundary where there is one."""
     words = text.split()
-    return text if len(words) <= max_words else " ".join(words[:max_words]) + "…"
+    if len(words) <= max_words:
+        return text
+    kept = words[:max_words]
+    for n in range(len(kept) - 1, REASON_MIN_WORDS - 1, -1):
+        if kept[n].endswith((",", ";", ":", "،", "，", "；")):
+            return " ".join(kept[: n + 1])[:-1] + "…"
+    return " ".join(kept) + "…"
 
 
 def _sources(guidance: Guidance, lang: str) -> str:

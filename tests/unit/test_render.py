@@ -431,3 +431,19 @@ def test_a_24_7_helpline_reached_in_writing_leads_only_where_the_protocol_names_
     assert device.index("+1 555") < device.index("help@x.org")  # the phone stays first
     raid = first(protocol("raid", ("hot",)))
     assert "+1 555" in raid and "help@x.org" not in raid
+
+
+def test_the_line_on_an_organization_does_not_repeat_its_name_and_ends_at_a_clause() -> None:
+    long_tail = " ".join(f"word{n}," for n in range(30))
+    org = ref(
+        "Helpers United (HU)",
+        id="hu",
+        offer=f"Helpers United (HU), a network of lawyers, gives grants to defenders, {long_tail}.",
+        contacts=(("email", "a@hu.org"),),
+    )
+    (text,) = render_answer(found(psg("quote"), referrals=(org,)), "en")
+    assert_valid(text)
+    line = next(row for row in text.split("\n") if "Helpers United" in row)
+    reason = line.split(" — ", 1)[1]
+    assert reason.startswith("gives grants") and "Helpers United" not in reason
+    assert reason.endswith("…") and not reason.endswith(",…")
