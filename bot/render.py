@@ -330,7 +330,11 @@ def answer_blocks(answer: Answer, lang: str, *, contacts: bool = True) -> list[s
     referrals = list(answer.referrals[: min(shown, MAX_REFERRALS)]) if contacts else []
     if referrals:
         blocks.append("🤝 <b>" + _t(lang, "Who can help") + "</b>")
-        blocks += [_helper(ref, lang, contacts=contacts) for ref in referrals]
+        seen: set[str] = set()  # a line two organizations share is shown once, under the first
+        for ref in referrals:
+            own = tuple((k, v) for k, v in ref.contacts if v not in seen)
+            seen.update(v for _, v in ref.contacts[:2])
+            blocks.append(_helper(replace(ref, contacts=own), lang, contacts=contacts))
     if answer.guidance is not None and contacts:
         source = _sources(answer.guidance, lang)
         if source:

@@ -447,3 +447,14 @@ def test_the_line_on_an_organization_does_not_repeat_its_name_and_ends_at_a_clau
     reason = line.split(" — ", 1)[1]
     assert reason.startswith("gives grants") and "Helpers United" not in reason
     assert reason.endswith("…") and not reason.endswith(",…")
+
+
+def test_a_line_two_organizations_share_is_shown_once() -> None:
+    first = ref("First", id="a", contacts=(("phone_24_7", "+1 555"), ("email", "a@x.org")))
+    second = ref(
+        "Second", id="b", contacts=(("phone_24_7", "+1 555"), ("contact_form", "https://b.org/f"))
+    )
+    (text,) = render_answer(found(psg("quote"), referrals=(first, second)), "en")
+    assert_valid(text)
+    assert text.count("+1 555") == 1 and text.index("+1 555") < text.index("Second")
+    assert "https://b.org/f" in text  # the second keeps its own contact
