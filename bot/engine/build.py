@@ -368,9 +368,14 @@ class Engine:
         readers: tuple[str, ...],
         text: str,
     ) -> Guidance | None:
-        """The protocol for the situation the message describes."""
-        situation = self.situations.classify(vectors)
-        return choose.protocol(self.units, qvec, readers, text, situation)
+        """The protocol for the situation the message describes; None (the general first
+        steps) when the situation model is unsure which situation it is."""
+        if self.situations.fitted and self.reader in vectors:
+            situation = self.situations.classify(vectors)
+            if situation is None:
+                return None
+            return choose.protocol(self.units, qvec, readers, text, situation)
+        return choose.protocol(self.units, qvec, readers, text)
 
     def _available_retriever(self) -> Retriever:
         if self.retriever is None:

@@ -104,3 +104,16 @@ def test_without_a_fitted_model_the_neighbours_decide(scope: tuple[Scope, HashEn
     vector = encoder.encode(["chocolate cake recipe"])[0]
     result = model.assess("chocolate cake recipe", vector, vectors={"e5": vector})
     assert result.refuse is None and result.out_of_scope
+
+
+def test_an_unsure_model_chooses_no_situation(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.engine.situations as situations_module
+
+    encoder = HashEncoder("e5", 128)
+    situations = Situations(SITUATIONS)
+    situations.fit("e5", encoder.encode)
+    assert situations.fitted
+    vector = {"e5": encoder.encode(["police are searching the flat"])[0]}
+    assert situations.classify(vector) == "raid"
+    monkeypatch.setattr(situations_module, "SURE", 1.01)  # nothing is sure enough
+    assert situations.classify(vector) is None
