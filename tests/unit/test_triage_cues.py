@@ -48,14 +48,19 @@ def test_when_the_encoder_cannot_read_the_message_the_cues_decide(triage: Triage
     assert not triage.assess("how do grants work", calm, words_only=True).emergency
 
 
-def test_the_linear_second_opinion_is_fitted_on_the_examples() -> None:
+def _examples_only() -> tuple[Triage, HashEncoder]:
+    """A triage with three danger and two calm examples and no cues."""
     encoder = HashEncoder("use", 64)
     data = {
         "emergency": {"en": ["police at my door", "police raid my office", "police took my son"]},
         "not_emergency": {"en": ["how do grants work", "grant deadline for visas"]},
         "cues": {},
     }
-    triage = Triage(encoder, data)
+    return Triage(encoder, data), encoder
+
+
+def test_the_linear_second_opinion_is_fitted_on_the_examples() -> None:
+    triage, encoder = _examples_only()
     danger, calm = encoder.encode(["police raid"])[0], encoder.encode(["grants deadline"])[0]
     assert triage.assess("police raid", danger).linear is None  # not fitted yet
     triage.fit_linear("use", encoder.encode, calm=["best cake recipe"])
@@ -69,13 +74,7 @@ def test_the_linear_second_opinion_is_fitted_on_the_examples() -> None:
 
 
 def test_where_the_linear_model_is_fitted_it_replaces_the_neighbour_margins() -> None:
-    encoder = HashEncoder("use", 64)
-    data = {
-        "emergency": {"en": ["police at my door", "police raid my office", "police took my son"]},
-        "not_emergency": {"en": ["how do grants work", "grant deadline for visas"]},
-        "cues": {},
-    }
-    triage = Triage(encoder, data)
+    triage, encoder = _examples_only()
     danger, calm = encoder.encode(["police raid"])[0], encoder.encode(["grants deadline"])[0]
     assert triage.assess("police raid", danger).emergency  # the margins alone say danger
     triage.fit_linear("e5", encoder.encode, calm=["best cake recipe"], danger=["police again"])
