@@ -91,9 +91,9 @@ class Scope:
         if self._linear is None or vectors is None or self._linear[0] not in vectors:
             return None
         name, coef, bias = self._linear
-        logits = coef @ vectors[name] + bias
-        exp = np.exp(logits - logits.max())
-        return np.asarray(exp / exp.sum())
+        from scipy.special import softmax
+
+        return np.asarray(softmax(coef @ vectors[name] + bias))
 
     def _knn(self, matrix: np.ndarray, vector: np.ndarray) -> float:
         if not len(matrix):

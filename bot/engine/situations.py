@@ -71,9 +71,9 @@ class Situations:
         or not fitted for these vectors."""
         if self._model is None or self._model[0] not in vectors:
             return None
+        from scipy.special import softmax
+
         name, labels, coef, bias = self._model
-        logits = coef @ vectors[name] + bias
-        probs = np.exp(logits - logits.max())
-        probs /= probs.sum()
+        probs = softmax(coef @ vectors[name] + bias)
         best = int(np.argmax(probs))
         return labels[best] if probs[best] >= SURE else None
