@@ -204,6 +204,18 @@ def _helper(ref: Referral, lang: str, *, contacts: bool = True) -> str:
     return "\n".join(lines)
 
 
+def _helpers(refs: Sequence[Referral], lang: str, *, contacts: bool = True) -> list[str]:
+    """Organizations one after another; a line two of them share is shown once, under the
+    first (Front Line Defenders' 24/7 number also serves other programmes)."""
+    seen: set[str] = set()
+    blocks = []
+    for ref in refs:
+        own = tuple((k, v) for k, v in ref.contacts if v not in seen)
+        seen.update(v for _, v in own[:2])
+        blocks.append(_helper(replace(ref, contacts=own), lang, contacts=contacts))
+    return blocks
+
+
 def _first_sentence(text: str) -> str:
     text = text.strip()
     match = re.search(r"(?<=[.!?。؟])\s", text)
@@ -259,13 +271,18 @@ def _host(url: str) -> str:
 
 
 def refusal_blocks(answer: Answer, lang: str) -> list[str]:
-    """Why the bot does not answer, and what it can help with."""
+    """Why the bot does not answer, and what it can help with. An everyday question (or an
+    attempt to give the bot other instructions) is told it is outside what the bot covers, with
+    the 24/7 line in case the scope reading was wrong; a question of ours without a vetted
+    answer gets the organizations that can help directly; a request to find a person, nothing."""
     if answer.refusal == "locate_person":
         head = _t(
             lang,
             "I cannot help find, locate or identify a person: no addresses, phone numbers "
             "or who is behind an account.",
         )
+    elif answer.refusal in ("out_of_scope", "injection"):
+        head = _t(lang, "This is outside what I can help with.")
     else:
         head = _t(
             lang,
@@ -278,8 +295,11 @@ def refusal_blocks(answer: Answer, lang: str) -> list[str]:
         "emergency grants, digital security, legal aid, and what to do in an emergency.",
     )
     blocks = [head, f"<i>{scope}</i>"]
-    if answer.refusal != "locate_person":
-        blocks += [_helper(ref, lang) for ref in answer.general_contacts[:2]]
+    if answer.refusal in ("out_of_scope", "injection"):
+        hotline = _hotlines(answer.general_contacts[:1], lang)
+        blocks += [hotline] if hotline else []
+    elif answer.refusal != "locate_person":
+        blocks += _helpers(answer.general_contacts[:2], lang)
     return blocks
 
 
@@ -330,11 +350,7 @@ def answer_blocks(answer: Answer, lang: str, *, contacts: bool = True) -> list[s
     referrals = list(answer.referrals[: min(shown, MAX_REFERRALS)]) if contacts else []
     if referrals:
         blocks.append("🤝 <b>" + _t(lang, "Who can help") + "</b>")
-        seen: set[str] = set()  # a line two organizations share is shown once, under the first
-        for ref in referrals:
-            own = tuple((k, v) for k, v in ref.contacts if v not in seen)
-            seen.update(v for _, v in ref.contacts[:2])
-            blocks.append(_helper(replace(ref, contacts=own), lang, contacts=contacts))
+        blocks += _helpers(referrals, lang, contacts=contacts)
     if answer.guidance is not None and contacts:
         source = _sources(answer.guidance, lang)
         if source:

@@ -319,7 +319,9 @@ class Engine:
             return replace(
                 base,
                 topics=detected,
-                refusal="out_of_scope",
+                # An everyday question is told so; a question of ours without a vetted answer
+                # gets the organizations that can help directly.
+                refusal="out_of_scope" if outside else "not_found",
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )

@@ -71,5 +71,5 @@ class Answer:
     guidance: Guidance | None = None  # the direct answer or the emergency protocol
     # emergencies: raid | detention | device | border | threat
     situation: str | None = None
-    refusal: str | None = None  # "out_of_scope" | "locate_person" | "injection"
+    refusal: str | None = None  # "out_of_scope" | "not_found" | "locate_person" | "injection"
     timings_ms: dict[str, float] = field(default_factory=dict)

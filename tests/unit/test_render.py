@@ -315,6 +315,28 @@ def test_not_found_and_unavailable() -> None:
     assert "Search is unavailable" in text and "g@x.org" in text
 
 
+def test_each_refusal_says_why_and_offers_what_fits() -> None:
+    line = ("phone_24_7", "+1 555 0100")
+    general = (
+        ref("Hotline", id="h", contacts=(line, ("email", "h@x.org"))),
+        ref("Fund", id="f", contacts=(line, ("email", "f@x.org"))),
+    )
+    kinds = ("not_found", "out_of_scope", "injection", "locate_person")
+    answers = {k: Answer("en", False, False, refusal=k, general_contacts=general) for k in kinds}
+    texts = {kind: render_answer(answer, "en")[0] for kind, answer in answers.items()}
+    assert len(set(texts.values())) == 3  # injection is told what out-of-scope is told
+    assert texts["injection"] == texts["out_of_scope"]
+    # Not found: both organizations, the line they share shown once.
+    assert "h@x.org" in texts["not_found"] and "f@x.org" in texts["not_found"]
+    assert texts["not_found"].count("+1 555 0100") == 1
+    # Everyday: no organizations' cards, only the 24/7 line in case the reading was wrong.
+    assert "+1 555 0100" in texts["out_of_scope"] and "@x.org" not in texts["out_of_scope"]
+    # Finding a person: no contacts at all.
+    assert "+1 555" not in texts["locate_person"] and "@x.org" not in texts["locate_person"]
+    for text in texts.values():
+        assert_valid(text)
+
+
 def test_referrals_show_offer_contacts_and_check_note() -> None:
     refs = tuple(ref(f"Org {n}", check_note="check on their site") for n in range(5))
     (text,) = render_answer(found(psg("q"), referrals=refs), "en")
