@@ -244,8 +244,10 @@ class Engine:
             emergency_contacts=self.emergency_contacts(ui) if emergency else (),
         )
         if not question or looks_like_injection(question):
-            return replace(
+            return replace(  # an attempt to steer the bot is not danger, whatever it says
                 base,
+                emergency=False,
+                emergency_contacts=(),
                 refusal="injection" if question else None,
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,

@@ -24,23 +24,35 @@ _PATTERNS = [
     r"\b(?:list|show|give|dump|export)\b.{0,40}\b(?:users?|chat ids?|user ids?|who asked|who wrote|usernames?)\b",
     r"\bjailbreak\b|\bdan mode\b|\badmin mode\b|\bdeveloper mode\b",
     r"\b(?:forget|disregard)\b.{0,40}\b(?:instruction|rule|prompt)",
+    r"\b(?:ai|assistant|bot|chatgpt|gpt|model)\b.{0,30}\b(?:no|without)\s{1,3}(?:any\s{1,3})?"
+    r"(?:restrictions|filters|limits|rules)\b|\bunfiltered\b",
+    r"\b(?:print|reveal|repeat|show|copy|tell me)\b.{0,30}\byour\s{1,3}(?:system\s{1,3})?"
+    r"(?:prompt|instructions|rules)\b",
     r"\b(?:questions?|messages?|chats?|data)\b.{0,30}\bother users\b"
     r"|\bother users'?\s{1,3}(?:questions|messages|chats|data)\b"
     r"|\bwhat (?:other )?(?:people|users) (?:asked|wrote|sent)",
     # Russian, Spanish, French, Turkish, Arabic: "forget/ignore your instructions",
     # "system prompt", "(questions of) other users". A stem's ending is folded into the
     # wildcard after it (`.{0,52}` = up to 12 letters of ending + the 40 characters between).
-    r"(?:игнорир|забуд|забыв|отмен).{0,52}инструкц|системн\w{1,12} (?:промпт|инструкц)",
+    r"(?:игнорир|забуд|забыв|отмен).{0,52}(?:инструкц|правил)|системн\w{1,12} (?:промпт|инструкц)"
+    r"|(?:\bбот\b|chatgpt|нейросет|ассистент|отвеча).{0,40}без (?:ограничений|фильтров|цензуры)"
+    r"|режим\w{0,3} разработчика",
     r"(?:вопрос|сообщен|запрос|данн).{0,52}(?:(?:други|остальн)\w{0,12}|всех) пользовател"
     r"|покажи\W{1,8}(?:всех\W{1,8})?пользовател",
-    r"(?:ignora|olvid).{0,52}instruccion|(?:preguntas|mensajes|datos).{0,30}otros usuarios"
-    r"|prompt del sistema",
-    r"(?:ignore|oublie).{0,52}instructions|(?:questions|messages|données).{0,30}autres utilisateurs"
-    r"|prompt syst[eè]me",
-    r"talimat.{0,52}(?:yok say|unut|görmezden)|diğer kullanıcı.{0,42}(?:soru|mesaj|veri)"
-    r"|sistem (?:istemi|promptu)",
-    r"(?:تجاهل|انس|انسى).{0,40}(?:التعليمات|تعليمات|الأوامر)"
-    r"|(?:أسئلة|رسائل|بيانات).{0,30}المستخدمين الآخرين|موجه النظام",
+    r"(?:ignora|olvid).{0,52}(?:instruccion|reglas|normas)"
+    r"|(?:preguntas|mensajes|datos).{0,30}otros usuarios|prompt del sistema"
+    r"|modo (?:desarrollador|sin filtros)"
+    r"|(?:respond|contest|chatgpt|asistente|\bia\b).{0,40}sin (?:filtros|restricciones|censura)",
+    r"(?:ignore|oublie).{0,52}(?:instructions|règles|consignes)"
+    r"|(?:questions|messages|données).{0,30}autres utilisateurs|prompt syst[eè]me"
+    r"|mode d[eé]veloppeur"
+    r"|(?:répond|chatgpt|assistant|\bia\b).{0,40}sans (?:filtres?|restrictions?|censure)",
+    r"(?:talimat|kural).{0,52}(?:yok say|unut|görmezden)|diğer kullanıcı.{0,42}(?:soru|mesaj|veri)"
+    r"|sistem (?:istemi|promptu)|geliştirici mod"
+    r"|(?:cevap|yanıt|yapay zeka|asistan).{0,40}(?:kısıtlamasız|filtresiz|sansürsüz)",
+    r"(?:تجاهل|انس|انسى).{0,40}(?:التعليمات|تعليمات|الأوامر|القواعد|قواعدك)"
+    r"|(?:أسئلة|رسائل|بيانات).{0,30}المستخدمين الآخرين|موجه النظام|وضع المطور"
+    r"|(?:أجب|جاوب|ذكاء اصطناعي|مساعد).{0,40}بدون (?:قيود|فلاتر|رقابة)",
 ]
 # Matched against lower-cased text (cheaper than IGNORECASE on a long alternation); the dotted
 # and dotless Turkish i both become "i", so "DİĞER KULLANICI" and "diger kullanici" match too.
