@@ -15,19 +15,10 @@ from bot.engine import choose
 from bot.engine.compose import SentencePicker
 from bot.engine.compose import passages as make_passages
 from bot.engine.config import EngineConfig, HasEngineConfig, as_engine_config
-from bot.engine.guard import looks_like_injection
-from bot.engine.language import (
-    detect_language,
-    encoders_can_read,
-    native_script,
-    ui_language,
-)
+from bot.engine.language import detect_language, native_script
+from bot.engine.reading import MessageReader, words_of
 from bot.engine.referrals import Referrals
 from bot.engine.retrieve import Candidate, LexicalIndex, Retriever, rerank
-from bot.engine.scope import Scope
-from bot.engine.situations import Situations
-from bot.engine.topics import TopicModel
-from bot.engine.triage import Triage
 from bot.engine.types import Answer, Guidance, Referral
 from bot.engine.units import UnitBook
 from ingest.encoders import BatchingEncoder, Encoder, encode_as, memo_embed
@@ -41,12 +32,6 @@ logger = logging.getLogger(__name__)
 # scores under RELEVANCE_FLOOR is answered as "nothing found".
 RELEVANCE_FLOOR = 0.245
 EMERGENCY_LIFT = 0.05
-# A message the scope model is this sure is everyday (or a request to find someone) is not an
-# emergency unless danger words say so: the development sets' emergencies stay under 0.6.
-SCOPE_OVER_TRIAGE = 0.8
-# Encoders the situation and scope models were calibrated on; with any other reader (e.g.
-# WAYPOINT_EMBEDDINGS=use) their thresholds mean nothing and the nearest neighbours decide.
-CALIBRATED = ("e5",)
 SHOWN_PASSAGES = 3
 SEARCH_DEADLINE_S = 2.5  # past this the index counts as unavailable for this answer
 RELOAD_EVERY_S = 10.0  # how often an unavailable index is retried
@@ -77,19 +62,16 @@ class Engine:
         self.referrals = Referrals(self.directory)
         primary = encoders[self.primary]
         self.vocabulary = Vocabulary.from_dir(knowledge_dir)
-        self.topic_model = TopicModel(primary, self.vocabulary.topics)
-        self.triage = Triage(primary)
-        self.situations = Situations()
-        # Example messages are embedded once however often the classifiers are refitted.
-        self._embed = {name: memo_embed(enc) for name, enc in encoders.items()}
-        # What a message asks (which answer unit, whether it is an emergency for the linear
-        # second opinion) is read by e5 where it is loaded: it knows more languages than USE.
+        # What a message asks (which answer unit, whether it is an emergency, whether it is
+        # ours) is read by e5 where it is loaded: it knows more languages than USE. Example
+        # messages are embedded once however often the readers are refitted.
         self.reader = "e5" if "e5" in encoders else self.primary
+        self._embed = memo_embed(encoders[self.reader])
+        self.reading = MessageReader(primary, self.vocabulary, self.reader, self._embed)
         self.picker = SentencePicker(primary.encode)
         self.collections: dict[str, Collection] = {}
         self.retriever: Retriever | None = None
         self.units = UnitBook(())
-        self.scope: Scope | None = None
         self._pool = cf.ThreadPoolExecutor(max_workers=4, thread_name_prefix="search")
         self._last_load = 0.0
         self.synthesizer: Any = None
@@ -124,29 +106,9 @@ class Engine:
         ids, vectors = collections[self.primary].vectors({"unit_kind": "protocol"})
         units.set_protocol_vectors(ids, vectors)
         intents = units.intents()
-        units.set_intent_vectors(
-            [g for g, _ in intents], self._embed[self.reader]([t for _, t in intents])
-        )
-        first_load = not self.units
-        if first_load:  # teach triage once from the knowledge's own questions
-            self.triage.learn(units.questions_of("protocol"), units.calm_questions())
+        units.set_intent_vectors([g for g, _ in intents], self._embed([t for _, t in intents]))
+        self.reading.learn(units)
         self.units = units
-        if self.reader in CALIBRATED:
-            self.situations.fit(self.reader, self._embed[self.reader], units.situation_examples())
-        # What we answer: the units' questions, the topics, and every triage example (so that a
-        # small knowledge folder, with few units, does not make everyday questions look closer).
-        in_scope = units.questions() + self.topic_model.descriptions() + self.triage.examples()
-        scope = Scope(self.encoders[self.primary], in_scope)
-        if self.reader in CALIBRATED:  # vectors are remembered: refitting is cheap
-            scope.fit_linear(self.reader, self._embed[self.reader])
-        self.scope = scope
-        if first_load:
-            self.triage.fit_linear(
-                self.reader,
-                self._embed[self.reader],
-                self.scope.outside,
-                self.situations.examples(),
-            )
         logger.info("index loaded: %d entries, encoders %s", len(entries), ",".join(dims))
 
     def index_size(self) -> int:
@@ -223,19 +185,14 @@ class Engine:
         """
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        question = question.replace("\x00", " ").strip()[:4096]
-        lang = detect_language(question)
-        # What the encoders and cues read: Russian typed in Latin letters back in Cyrillic.
-        native = native_script(question, lang)
-        text = question if native == question else f"{question}\n{native}"
-        ui = ui_language(language or lang)
+        words = words_of(question, language)
+        question, lang, ui, text = words.question, words.language, words.ui, words.text
         readers = (lang, ui)  # a unit is shown in the message's language, else the interface's
-        vectors = vectors or self._encode(native)  # language and script are known already
+        vectors = vectors or self._encode(words.native)  # language and script are known already
         timings["encode"] = _ms(t0)
         qvec = vectors[self.primary]
-        readable = encoders_can_read(question)
-        triage = self.triage.assess(text, qvec, words_only=not readable, vectors=vectors)
-        emergency = bool(question) and triage.emergency
+        reading = self.reading.read(words, vectors, self.primary, self.referrals.named_in(question))
+        emergency = reading.emergency
         base = Answer(
             question_language=lang,
             ui_language=ui,
@@ -243,42 +200,16 @@ class Engine:
             answer_found=False,
             emergency_contacts=self.emergency_contacts(ui) if emergency else (),
         )
-        if not question or looks_like_injection(question):
-            return replace(  # an attempt to steer the bot is not danger, whatever it says
+        if reading.injection:
+            return replace(
                 base,
-                emergency=False,
-                emergency_contacts=(),
                 refusal="injection" if question else None,
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
-        named = self.referrals.named_in(question)
-        anchored = bool(named) or self.topic_model.mentioned(text)  # it names what we cover
-        scope = (
-            self.scope.assess(text, qvec, vectors=vectors, anchored=anchored)
-            if self.scope is not None
-            else None
-        )
-        if (
-            emergency
-            and readable
-            and not triage.lexical
-            and scope is not None
-            and (scope.refuse or 0.0) > SCOPE_OVER_TRIAGE
-        ):  # clearly an everyday question or a request to find someone, not danger now
-            emergency = False
-            base = replace(base, emergency=False, emergency_contacts=())
-        locate = scope is not None and scope.locate_person and not emergency
-        if locate and not named:  # an organization's contact is fine
-            # Never help find or identify a person: the bot may be used to hunt defenders.
-            return replace(
-                base,
-                emergency=False,
-                emergency_contacts=(),
-                refusal="locate_person",
-                timings_ms=timings,
-            )
-        topic_scores = self.topic_model.score(text, qvec)
+        if reading.locate:  # never help find or identify a person: the bot may hunt defenders
+            return replace(base, refusal="locate_person", timings_ms=timings)
+        topic_scores = reading.topic_scores
         if emergency:  # immediate danger: the emergency material leads whatever else was asked
             best = topic_scores[0][1] if topic_scores else 0.0
             topic_scores = [("emergency", best + EMERGENCY_LIFT)] + [
@@ -290,7 +221,7 @@ class Engine:
             retriever = self._available_retriever()
             future = self._pool.submit(
                 retriever.search,
-                native,
+                words.native,
                 vectors,
                 weights=self.weights(lang),
                 where=where,
@@ -313,8 +244,8 @@ class Engine:
         relevance = max(self._relevance(ranked, qvec), topic_scores[0][1] if topic_scores else 0.0)
         # A message naming one of our organizations is ours whatever else it says; one naming
         # a topic's keyword passes the relevance floor (short queries: "kirmizi bulten?").
-        outside = scope is not None and scope.out_of_scope and not named
-        relevant = relevance >= RELEVANCE_FLOOR or anchored
+        outside = reading.outside
+        relevant = relevance >= RELEVANCE_FLOOR or reading.anchored
         found = bool(ranked) and (emergency or (relevant and not outside))
         detected = tuple(t for t, s in topic_scores[:3] if s >= topic_scores[0][1] - 0.05)
         if not found:
@@ -374,8 +305,9 @@ class Engine:
     ) -> Guidance | None:
         """The protocol for the situation the message describes; None (the general first
         steps) when the situation model is unsure which situation it is."""
-        if self.situations.fitted and self.reader in vectors:
-            situation = self.situations.classify(vectors)
+        situations = self.reading.situations
+        if situations.fitted and self.reader in vectors:
+            situation = situations.classify(vectors)
             if situation is None:
                 return None
             return choose.protocol(self.units, qvec, readers, text, situation)
