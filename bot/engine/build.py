@@ -247,7 +247,11 @@ class Engine:
         outside = reading.outside
         relevant = relevance >= RELEVANCE_FLOOR or reading.anchored
         found = bool(ranked) and (emergency or (relevant and not outside))
-        detected = tuple(t for t, s in topic_scores[:3] if s >= topic_scores[0][1] - 0.05)
+        # The closest topics, and any topic the message names by keyword ("pegasus" makes a
+        # journalist's question a digital-security one too).
+        closest = [t for t, s in topic_scores[:3] if s >= topic_scores[0][1] - 0.05]
+        named_topics = self.reading.topic_model.named(text)
+        detected = tuple(dict.fromkeys(closest + named_topics))
         if not found:
             return replace(
                 base,

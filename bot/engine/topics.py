@@ -42,8 +42,12 @@ class TopicModel:
 
     def mentioned(self, question: str) -> bool:
         """Whether the question contains any topic's keyword (it names something we cover)."""
+        return bool(self.named(question))
+
+    def named(self, question: str) -> list[str]:
+        """The topics whose keywords the question contains ("pegasus": digital security)."""
         toks = tokens(question)
-        return any(phrase_in(w, toks) for words in self._keywords.values() for w in words)
+        return [t for t, words in self._keywords.items() if any(phrase_in(w, toks) for w in words)]
 
     def score(self, question: str, vector: np.ndarray) -> list[tuple[str, float]]:
         """(topic, score) for every topic, best first."""
