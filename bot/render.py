@@ -416,6 +416,22 @@ def render_if_urgent(answer: Answer, contacts: Sequence[Referral], lang: str) ->
     return pack(answer_blocks(urgent, lang))
 
 
+def render_situation(
+    guidance: Guidance | None, contacts: Sequence[Referral], lang: str
+) -> list[str]:
+    """The 24/7 lines and the steps for the situation the person chose (the general first
+    steps when the knowledge has none for it)."""
+    chosen = Answer(
+        lang,
+        True,
+        guidance is not None,
+        ui_language=lang,
+        emergency_contacts=tuple(contacts),
+        guidance=guidance,
+    )
+    return pack(answer_blocks(chosen, lang))
+
+
 def render_emergency(contacts: Sequence[Referral], lang: str) -> list[str]:
     """The 24/7 contacts and the first safety steps (`/emergency`)."""
     return pack(_emergency_blocks(contacts, lang))

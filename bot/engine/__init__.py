@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.engine.types import Answer, Passage, Referral
+from bot.engine.types import Answer, Guidance, Passage, Referral
 from ingest.metadata import Vocabulary
 from ingest.schema import IngestSummary
 
@@ -35,6 +35,10 @@ class AnswerEngine(Protocol):
 
     def emergency_contacts(self, language: str = "en") -> tuple[Referral, ...]:
         """The 24/7 contacts, first in any emergency answer."""
+
+    def situation_protocol(self, situation: str, language: str = "en") -> Guidance | None:
+        """The steps for one emergency situation (`ingest.schema.SITUATIONS`), in `language`
+        where the knowledge has them; None if the knowledge has no protocol for it."""
 
     def reindex(self) -> IngestSummary:
         """Re-ingest knowledge/ (blocking); returns the summary `waypoint ingest --json` prints."""

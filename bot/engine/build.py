@@ -148,6 +148,10 @@ class Engine:
         """The organizations with a 24/7 line, described in `language`."""
         return self.referrals.emergency(language)
 
+    def situation_protocol(self, situation: str, language: str = "en") -> Guidance | None:
+        """The protocol for one situation the person chose, in `language` where it exists."""
+        return choose.situation_protocol(self.units, situation, (language,))
+
     def weights(self, language: str) -> dict[str, float]:
         """Each retriever's weight in the fusion: the English-only ones count less elsewhere."""
         english = language == "en"
@@ -243,9 +247,10 @@ class Engine:
         ranked = rerank(candidates, topic_scores, lang)
         relevance = max(self._relevance(ranked, qvec), topic_scores[0][1] if topic_scores else 0.0)
         # A message naming one of our organizations is ours whatever else it says; one naming
-        # a topic's keyword passes the relevance floor (short queries: "kirmizi bulten?").
+        # a topic's keyword, or one the scope model is sure is ours, passes the relevance
+        # floor (short queries: "kirmizi bulten?").
         outside = reading.outside
-        relevant = relevance >= RELEVANCE_FLOOR or reading.anchored
+        relevant = relevance >= RELEVANCE_FLOOR or reading.anchored or reading.ours
         found = bool(ranked) and (emergency or (relevant and not outside))
         # The closest topics, and any topic the message names by keyword ("pegasus" makes a
         # journalist's question a digital-security one too).

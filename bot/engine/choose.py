@@ -35,9 +35,19 @@ def protocol(
     """The emergency protocol for the situation the message describes (`situation`, as the
     situation model read it; without one, the protocol closest to the message), in the
     reader's language when it is written in it."""
-    group = units.protocol_of(situation) if situation else None
-    if group is None:
-        group, _ = units.nearest_protocol(qvec, text)
+    chosen = situation_protocol(units, situation, readers) if situation else None
+    if chosen is not None:
+        return chosen
+    group, _ = units.nearest_protocol(qvec, text)
+    unit = units.pick(group, readers) if group else None
+    return from_unit(unit) if unit else None
+
+
+def situation_protocol(
+    units: UnitBook, situation: str, readers: tuple[str, ...]
+) -> Guidance | None:
+    """The protocol written for `situation`, in the reader's language when it exists."""
+    group = units.protocol_of(situation)
     unit = units.pick(group, readers) if group else None
     return from_unit(unit) if unit else None
 
@@ -69,7 +79,9 @@ def answer_unit(
     if clear is not None:
         return from_unit(clear)
     if not groups:
-        return _clear_intent(units, intent, readers, topics)
+        return _clear_intent(units, intent, readers, topics) or _own_language(
+            units, intent, readers, topics
+        )
     order = {g: n for n, g in enumerate(groups)}  # ties keep the retrieval order
     best = max(dict.fromkeys(groups), key=lambda g: (intent.get(g, 0.0), -order[g]))
     unit: Unit | None = units.pick(best, readers)
@@ -100,6 +112,21 @@ def _clear_intent(
     if unit is None or not _on_topic(units, closest[0][0], readers, topics):
         return None
     return from_unit(unit)
+
+
+def _own_language(
+    units: UnitBook, intent: dict[str, float], readers: tuple[str, ...], topics: tuple[str, ...]
+) -> Guidance | None:
+    """For a reader of another language than English, with no unit clearly answering: the
+    unit closest to the message on its main topic, if it is written in the reader's language.
+    A vetted paragraph on the right topic in their language beats an English sentence."""
+    if not topics or readers[0] == "en":
+        return None
+    for group, _ in sorted(intent.items(), key=lambda item: item[1], reverse=True):
+        unit = units.pick(group, readers[:1])
+        if unit is not None and topics[0] in unit.topics:
+            return from_unit(unit) if unit.language == readers[0] else None
+    return None
 
 
 def passage(

@@ -17,9 +17,11 @@ from bot.handlers.base import Context, Outcome, handled, services, ui_language
 from bot.handlers.keyboards import (
     HappeningNow,
     MoreSources,
+    SituationChoice,
     Vote,
     WhoCanHelp,
     matched,
+    situation_keyboard,
     without_votes,
 )
 from bot.handlers.memory import ballot, recall_answer
@@ -31,6 +33,7 @@ from bot.render import (
     render_if_urgent,
     render_more_sources,
     render_organizations,
+    render_situation,
 )
 
 
@@ -61,9 +64,25 @@ async def happening_now(update: Update, context: Context) -> Outcome:
     contacts = await asyncio.to_thread(services(context).engine.emergency_contacts, lang)
     answer = recall_answer(context, tapped.token)
     if answer is None:  # forgotten: never "expired" for an emergency, the general steps instead
-        await reply(update, context, render_emergency(contacts, lang))
+        markup = situation_keyboard(lang)
+        await reply(update, context, render_emergency(contacts, lang), markup=markup)
     else:
         await reply(update, context, render_if_urgent(answer, contacts, lang))
+    return Outcome("emergency", lang, ("emergency",))
+
+
+@handled("situation")
+async def situation_chosen(update: Update, context: Context) -> Outcome:
+    """The person says what is happening: the 24/7 lines and the steps for that situation."""
+    query, tapped = update.callback_query, matched(SituationChoice, context)
+    lang = await ui_language(update, context)
+    if query is None or tapped is None:
+        return Outcome("ignored", lang)
+    await answer_query(query)
+    engine = services(context).engine
+    contacts = await asyncio.to_thread(engine.emergency_contacts, lang)
+    steps = await asyncio.to_thread(engine.situation_protocol, tapped.situation, lang)
+    await reply(update, context, render_situation(steps, contacts, lang))
     return Outcome("emergency", lang, ("emergency",))
 
 

@@ -18,8 +18,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.engine.types import Answer
 from bot.handlers.base import Context
-from bot.i18n import LANGUAGES, gettext, language_name, supported
+from bot.i18n import LANGUAGES, N_, gettext, language_name, supported
 from ingest.metadata import Vocabulary
+from ingest.schema import SITUATIONS
 
 MAX_DATA_BYTES = 64
 TOKEN = r"([A-Za-z0-9_-]{1,16})"
@@ -156,6 +157,34 @@ class HappeningNow(CallbackData):
     def data(self) -> str:
         """`now:<token>`."""
         return f"now:{self.token}"
+
+
+@dataclass(frozen=True)
+class SituationChoice(CallbackData):
+    """What is happening, chosen by the person when the message did not say it clearly: the
+    steps for that situation follow."""
+
+    situation: str
+    pattern = re.compile(rf"^sit:({'|'.join(SITUATIONS)})$")
+
+    @classmethod
+    def parse(cls, match: re.Match[str]) -> Self | None:
+        """The situation (the pattern admits only known ones)."""
+        return cls(match.group(1))
+
+    def data(self) -> str:
+        """`sit:<situation>`."""
+        return f"sit:{self.situation}"
+
+
+# The situation buttons: an emoji and a label each.
+SITUATION_LABELS = {
+    "raid": ("🚪", N_("A search or raid now")),
+    "detention": ("🚔", N_("Someone was detained or taken")),
+    "device": ("📱", N_("Phone or accounts seized or hacked")),
+    "border": ("🛂", N_("Stopped at a border or airport")),
+    "threat": ("👁", N_("Followed or threatened")),
+}
 
 
 @dataclass(frozen=True)
@@ -296,7 +325,22 @@ def answer_keyboard(lang: str, token: str, answer: Answer) -> InlineKeyboardMark
     rows = [first_row, votes]
     if answer.answer_found and not answer.emergency:  # triage can miss: one tap to the 24/7 lines
         rows.insert(0, [HappeningNow(token).button("🚨 " + gettext(lang, "It is happening now"))])
+    if answer.emergency and (answer.guidance is None or answer.guidance.kind != "protocol"):
+        rows[:0] = situation_rows(lang)  # the situation was unclear: one tap to its steps
     return InlineKeyboardMarkup(rows)
+
+
+def situation_rows(lang: str) -> list[list[InlineKeyboardButton]]:
+    """One button per emergency situation, each on its own row (the labels are long)."""
+    return [
+        [SituationChoice(situation).button(f"{emoji} {gettext(lang, label)}")]
+        for situation, (emoji, label) in SITUATION_LABELS.items()
+    ]
+
+
+def situation_keyboard(lang: str) -> InlineKeyboardMarkup:
+    """The situation buttons alone (under the general first steps)."""
+    return InlineKeyboardMarkup(situation_rows(lang))
 
 
 def without_votes(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup | None:

@@ -22,7 +22,13 @@ from bot.handlers.base import (
     t,
     ui_language,
 )
-from bot.handlers.keyboards import answer_keyboard, first_topic, topic_keyboard, topic_or_none
+from bot.handlers.keyboards import (
+    answer_keyboard,
+    first_topic,
+    situation_keyboard,
+    topic_keyboard,
+    topic_or_none,
+)
 from bot.handlers.memory import remember_answer
 from bot.handlers.send import reply, typing
 from bot.i18n import resolve
@@ -147,7 +153,7 @@ async def emergency(update: Update, context: Context) -> Outcome:
     """Send the 24/7 contacts and the first safety steps at once."""
     lang = await ui_language(update, context)
     contacts = await asyncio.to_thread(services(context).engine.emergency_contacts, lang)
-    await reply(update, context, render_emergency(contacts, lang))
+    await reply(update, context, render_emergency(contacts, lang), markup=situation_keyboard(lang))
     return Outcome("emergency", lang, ("emergency",))
 
 

@@ -14,6 +14,7 @@ from bot.handlers.keyboards import (
     language_keyboard,
     matched,
     private_chat_button,
+    situation_keyboard,
     topic_keyboard,
 )
 from bot.handlers.send import answer_query, edit_html, reply
@@ -190,7 +191,8 @@ async def topic_chosen(update: Update, context: Context) -> Outcome:
     engine = services(context).engine
     if topic == "emergency":
         contacts = await asyncio.to_thread(engine.emergency_contacts, lang)
-        await reply(update, context, render_emergency(contacts, lang))
+        markup = situation_keyboard(lang)
+        await reply(update, context, render_emergency(contacts, lang), markup=markup)
     else:
         orgs = await asyncio.to_thread(engine.organizations, topic, lang)
         name = services(context).engine.vocabulary.name(topic, lang)

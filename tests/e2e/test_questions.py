@@ -150,6 +150,21 @@ async def test_emergency_answer_comes_first(api: BotAPI, bot: Any) -> None:
         assert text.index(HOTLINE_PHONE) < text.index(PASSAGE_LINK)
 
 
+async def test_unclear_emergency_offers_the_situations(api: BotAPI, bot: Any) -> None:
+    (answer,) = await ask(api, ALICE, "I am in danger, please help")
+    data = buttons(answer)
+    situations = [d for d in data.values() if d.startswith("sit:")]
+    assert len(situations) == 5 and all(len(d.encode()) <= 64 for d in situations)
+    mark = await tap(api, ALICE, answer, "sit:border")
+    (steps,) = await api.wait_sent(ALICE.id, since=mark)
+    assert steps["text"].index(HOTLINE_PHONE) < steps["text"].index("Call a lawyer.")
+    mark = await tap(api, ALICE, answer, "sit:raid")  # no protocol for it: the general steps
+    (general,) = await api.wait_sent(ALICE.id, since=mark)
+    assert HOTLINE_PHONE in general["text"] and "Call a lawyer." not in general["text"]
+    (command_reply,) = await command(api, ALICE, "emergency")
+    assert "sit:device" in buttons(command_reply).values()
+
+
 async def test_nothing_found_and_search_unavailable(api: BotAPI, bot: Any) -> None:
     (nothing,) = await ask(api, ALICE, "nothing matches this, call me at +7 999 123 45 67")
     assert PASSAGE_LINK not in nothing["text"] and HOTLINE_PHONE in nothing["text"]

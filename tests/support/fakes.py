@@ -194,6 +194,9 @@ class FakeEngine:
     def emergency_contacts(self, language: str = "en") -> tuple[Referral, ...]:
         return (HOTLINE,)
 
+    def situation_protocol(self, situation: str, language: str = "en") -> Guidance | None:
+        return BORDER_PROTOCOL if situation == "border" else None
+
     def reindex(self) -> IngestSummary:
         self.reindex_delay.wait(timeout=30)
         self.reindexed += 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from telegram import InlineKeyboardMarkup
 
-from bot.engine.types import Answer
+from bot.engine.types import Answer, Guidance
 from bot.handlers.keyboards import (
     MAX_DATA_BYTES,
     AutoDeleteChoice,
@@ -19,6 +19,7 @@ from bot.handlers.keyboards import (
     LanguageChoice,
     MoreSources,
     Review,
+    SituationChoice,
     TopicChoice,
     Vote,
     WhoCanHelp,
@@ -27,12 +28,14 @@ from bot.handlers.keyboards import (
     forget_keyboard,
     language_keyboard,
     review_keyboard,
+    situation_keyboard,
     topic_keyboard,
     topic_or_none,
     without_votes,
 )
 from bot.i18n import LANGUAGES
 from ingest.metadata import Vocabulary
+from ingest.schema import SITUATIONS
 
 VOCABULARY = Vocabulary.from_dir(Path(__file__).resolve().parents[2] / "knowledge")
 
@@ -46,6 +49,7 @@ KINDS: list[type[CallbackData]] = [
     WhoCanHelp,
     Vote,
     Review,
+    SituationChoice,
 ]
 SAMPLES: list[CallbackData] = [
     *(LanguageChoice(code) for code in LANGUAGES),
@@ -56,6 +60,7 @@ SAMPLES: list[CallbackData] = [
     ForgetChoice(True),
     ForgetChoice(False),
     MoreSources("AbC-_12345678901"),
+    *(SituationChoice(situation) for situation in SITUATIONS),
     WhoCanHelp("tok", "red-notices"),
     WhoCanHelp("tok", None),
     Vote(True, "tok"),
@@ -123,6 +128,7 @@ def test_keyboards_carry_only_data_the_handlers_accept() -> None:
         forget_keyboard("fr"),
         answer_keyboard("tr", "tok123", answer),
         review_keyboard("es", "abcdefgh1234"),
+        situation_keyboard("fa"),
     ]
     for markup in markups:
         for data in _data(markup):
@@ -137,3 +143,16 @@ def test_removing_the_vote_row_keeps_the_other_buttons() -> None:
     assert rest is not None
     assert _data(rest) == ["orgs:tok:-"]
     assert not any(re.match(r"^fb:", d) for d in _data(rest))
+
+
+def test_situation_buttons_only_under_an_emergency_without_its_steps() -> None:
+    protocol = Guidance("go", "en", "Raid", "", "units/p.md", "protocol", steps=("a",))
+    unclear = Answer("en", emergency=True, answer_found=True)
+    clear = Answer("en", emergency=True, answer_found=True, guidance=protocol)
+    calm = Answer("en", emergency=False, answer_found=True)
+
+    def situations(answer: Answer) -> list[str]:
+        return [d for d in _data(answer_keyboard("en", "tok", answer)) if d.startswith("sit:")]
+
+    assert situations(unclear) == [f"sit:{s}" for s in SITUATIONS]
+    assert situations(clear) == [] and situations(calm) == []
