@@ -7,8 +7,10 @@ from pathlib import Path
 
 import frontmatter
 
+from bot.engine import choose
 from bot.engine.evaluate import Case, shape_scores
 from bot.engine.types import Answer, Guidance, Referral
+from bot.engine.units import UnitBook
 from ingest.schema import SITUATIONS, parse_unit, translation_group
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,3 +92,35 @@ def test_hotline_first_for_emergencies() -> None:
     answer = Answer("en", True, True, emergency_contacts=(_hotline(),), guidance=steps)
     case = Case("y", "q", "en", (), (), True, True)
     assert shape_scores(case, answer)["hotline_first"] == 1.0
+
+
+def _book(*units: tuple[str, str, tuple[str, ...]]) -> UnitBook:
+    """A unit book from (doc_id, language, topics) triples, each with a short answer."""
+    entries = [
+        (
+            doc_id,
+            "A vetted answer of a few words, in its own language.",
+            {"kind": "unit", "doc_id": doc_id, "language": lang, "topics": list(topics)},
+        )
+        for doc_id, lang, topics in units
+    ]
+    return UnitBook(entries)
+
+
+def test_a_reader_of_another_language_gets_the_closest_unit_on_the_topic_in_it() -> None:
+    book = _book(
+        ("units/a.md", "en", ("visas",)),
+        ("units/a.ru.md", "ru", ("visas",)),
+        ("units/b.md", "en", ("grants",)),
+        ("units/b.ru.md", "ru", ("grants",)),
+        ("units/c.md", "en", ("visas",)),
+    )
+    intent = {"units/b.md": 0.9, "units/a.md": 0.85, "units/c.md": 0.8}
+    chosen = choose._own_language(book, intent, ("ru", "ru"), ("visas", "grants"))
+    assert chosen is not None and chosen.doc_id == "units/a.ru.md"  # on the main topic
+    # The closest unit on the topic has no Russian text: an English passage stays the answer
+    # rather than a less fitting unit; English readers keep the passage too.
+    closer = {**intent, "units/c.md": 0.88}
+    assert choose._own_language(book, closer, ("ru", "ru"), ("visas",)) is None
+    assert choose._own_language(book, intent, ("en", "en"), ("visas",)) is None
+    assert choose._own_language(book, intent, ("ru", "ru"), ()) is None
