@@ -247,10 +247,9 @@ class Engine:
         ranked = rerank(candidates, topic_scores, lang)
         relevance = max(self._relevance(ranked, qvec), topic_scores[0][1] if topic_scores else 0.0)
         # A message naming one of our organizations is ours whatever else it says; one naming
-        # a topic's keyword, or one the scope model is sure is ours, passes the relevance
-        # floor (short queries: "kirmizi bulten?").
+        # a topic's keyword passes the relevance floor (short queries: "kirmizi bulten?").
         outside = reading.outside
-        relevant = relevance >= RELEVANCE_FLOOR or reading.anchored or reading.ours
+        relevant = relevance >= RELEVANCE_FLOOR or reading.anchored
         found = bool(ranked) and (emergency or (relevant and not outside))
         # The closest topics, and any topic the message names by keyword ("pegasus" makes a
         # journalist's question a digital-security one too).

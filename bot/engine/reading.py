@@ -27,10 +27,6 @@ from ingest.metadata import Vocabulary
 # A message the scope model is this sure is everyday (or a request to find someone) is not an
 # emergency unless danger words say so: the development sets' emergencies stay under 0.6.
 SCOPE_OVER_TRIAGE = 0.8
-# A message the scope model is this sure is ours (everyday + locate under it) passes the
-# relevance floor whatever the search encoder made of it ("they returned our laptop, is it
-# safe to use?" in Arabic sits far from every passage by USE).
-OURS_SURE = 0.15
 # Encoders the situation and scope models were calibrated on; with any other reader (e.g.
 # WAYPOINT_EMBEDDINGS=use) their thresholds mean nothing and the nearest neighbours decide.
 CALIBRATED = ("e5",)
@@ -67,13 +63,6 @@ class Reading:
             and self.scope.locate_person
             and not self.emergency
             and not self.named
-        )
-
-    @property
-    def ours(self) -> bool:
-        """The scope model is sure the message is about what the bot covers."""
-        return self.scope is not None and self.scope.refuse is not None and (
-            self.scope.refuse < OURS_SURE
         )
 
     @property

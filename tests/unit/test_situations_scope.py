@@ -119,17 +119,15 @@ def test_an_unsure_model_chooses_no_situation(monkeypatch: pytest.MonkeyPatch) -
     assert situations.classify(vector) is None
 
 
-def test_reading_tells_ours_outside_and_locate_apart() -> None:
-    from bot.engine.reading import OURS_SURE, Reading, words_of
+def test_reading_tells_outside_and_locate_apart() -> None:
+    from bot.engine.reading import Reading, words_of
     from bot.engine.scope import ScopeResult
 
     def reading(scope: ScopeResult | None, named: tuple[str, ...] = ()) -> Reading:
         return Reading(words_of("a message"), False, False, named, False, scope, [])
 
-    sure = ScopeResult(False, False, 0.5, refuse=OURS_SURE / 2)
-    unsure = ScopeResult(False, False, 0.5, refuse=OURS_SURE * 2)
     everyday = ScopeResult(False, True, 0.2, refuse=0.9)
     finding = ScopeResult(True, False, 0.2, refuse=0.9)
-    assert reading(sure).ours and not reading(unsure).ours and not reading(None).ours
+    assert not reading(None).outside and not reading(None).locate
     assert reading(everyday).outside and not reading(everyday, ("cpj",)).outside
     assert reading(finding).locate and not reading(finding, ("cpj",)).locate
