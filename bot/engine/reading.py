@@ -146,7 +146,9 @@ class MessageReader:
         injection = not words.question or looks_like_injection(words.question)
         if injection:  # an attempt to steer the bot is not danger, whatever it says
             return Reading(words, False, True, tuple(named), False, None, [])
-        anchored = bool(named) or self.topic_model.mentioned(text)  # it names what we cover
+        # It names what we cover: an organization, or a topic's keyword ("help" and "urgent",
+        # keywords of the emergency topic, say nothing of what is asked: triage reads danger).
+        anchored = bool(named) or any(t != "emergency" for t in self.topic_model.named(text))
         scope = (
             self.scope.assess(text, qvec, vectors=vectors, anchored=anchored)
             if self.scope is not None
