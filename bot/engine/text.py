@@ -14,9 +14,7 @@ _HAN = re.compile(f"[{_HAN_CHARS}]")
 _HAN_SPLIT = re.compile(f"[{_HAN_CHARS}]|[^{_HAN_CHARS}]+")
 # Persian and Arabic spell yeh and kaf with different letters; the zero-width non-joiner is
 # written, dropped or typed as a space at will.
-_LETTERS = str.maketrans(
-    {"\u06cc": "\u064a", "\u0649": "\u064a", "\u06a9": "\u0643", "\u200c": ""}
-)
+_LETTERS = str.maketrans({"\u06cc": "\u064a", "\u0649": "\u064a", "\u06a9": "\u0643", "\u200c": ""})
 _ARABIC_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
 STEM_CHARS = 6
 

@@ -185,7 +185,11 @@ def test_arabic_in_latin_letters_is_arabic(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["kak proverit est li na mne krasnoe uvedomlenie", "pomogite, chto delat esli zaderzhali"],
+    [
+        "kak proverit est li na mne krasnoe uvedomlenie",
+        "pomogite, chto delat esli zaderzhali",
+        "kuda podat zhalobu i nuzhen li advokat",
+    ],
 )
 def test_russian_in_latin_letters_is_russian(text: str) -> None:
     assert detect_language(text) == "ru"

@@ -131,3 +131,42 @@ def test_reading_tells_outside_and_locate_apart() -> None:
     assert not reading(None).outside and not reading(None).locate
     assert reading(everyday).outside and not reading(everyday, ("cpj",)).outside
     assert reading(finding).locate and not reading(finding, ("cpj",)).locate
+
+
+def test_near_topic_questions_are_refused_but_never_calm_examples_for_triage() -> None:
+    data = {
+        **SCOPE,
+        "near_topic": {"en": ["student visa for my masters", "passport for my child holiday"]},
+        "near_ours": ["schengen visa for a defender invited to speak"],
+    }
+    encoder = HashEncoder("use", 128)
+    model = Scope(encoder, OURS, data, k=1)
+    near = set(data["near_topic"]["en"])
+    assert not near & set(model.outside)
+    assert set(SCOPE["out_of_scope"]["en"]) <= set(model.outside)
+    student = "student visa for my masters"
+    assert model.assess(student, encoder.encode([student])[0]).out_of_scope
+    ours = "schengen visa for a defender invited to speak"
+    assert not model.assess(ours, encoder.encode([ours])[0]).out_of_scope
+
+
+def test_the_shipped_near_topic_examples_cover_the_languages_of_the_everyday_ones() -> None:
+    import yaml
+
+    data = yaml.safe_load(scope_module.DATA.read_text(encoding="utf-8"))
+    assert set(data["near_topic"]) == set(data["out_of_scope"])
+    assert all(len(texts) >= 3 for texts in data["near_topic"].values())
+    assert data["near_ours"]
+
+
+def test_a_sure_linear_model_overrules_the_everyday_neighbours(
+    scope: tuple[Scope, HashEncoder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, encoder = scope
+    model.fit_linear("e5", encoder.encode)
+    monkeypatch.setattr(scope_module, "LINEAR_REFUSE", 1.01)  # the model itself refuses nothing
+    text = "chocolate cake recipe"
+    vector = encoder.encode([text])[0]
+    assert model.assess(text, vector, vectors={"e5": vector}).out_of_scope  # by neighbours
+    monkeypatch.setattr(scope_module, "LINEAR_OVERRULES_NEIGHBOURS", 1.01)  # model always sure
+    assert not model.assess(text, vector, vectors={"e5": vector}).out_of_scope
