@@ -70,7 +70,7 @@ built by `build_engine` as `waypoint run` builds it; the floor uses the raw enco
 | path | latency |
 |---|---|
 | floor: query embedding (every encoder) + vector search (every collection) | {summary_ms(base)} |
-| whole answer path: language, triage, topics, hybrid search + BM25, rerank, quotes, referrals | {summary_ms(full)} |
+| whole answer path: language, triage, scope, situation, topics, hybrid search + BM25, rerank, unit choice, referrals | {summary_ms(full)} |
 | **p95 ratio (answer / floor)** | **{ratio:.2f}** (target ≤ 1.5) |
 """,
     )
