@@ -47,6 +47,8 @@ class DocMeta(BaseModel):
     kind: str | None = None
     situation: str | None = None
     question: str | None = None
+    # Other ways people ask the unit's question: they help the bot tell it from its siblings.
+    asked: list[str] = Field(default_factory=list)
 
     @field_validator("kind")
     @classmethod

@@ -119,6 +119,7 @@ def unit_chunk(doc: RawDocument, meta: DocMeta, base: dict[str, Any]) -> Chunk:
         unit_kind=meta.kind,
         situation=meta.situation,
         question=meta.question or "",
+        asked=meta.asked,
         sources=meta.sources,
         section="",
         chunk_index=0,

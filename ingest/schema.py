@@ -51,6 +51,7 @@ class ChunkMeta:
     unit_kind: str | None = None  # "answer" | "protocol"
     situation: str | None = None  # protocols: one of SITUATIONS
     question: str = ""
+    asked: tuple[str, ...] = ()  # other phrasings of `question`
     sources: tuple[str, ...] = ()
     # organizations only
     org_id: str | None = None
@@ -85,6 +86,7 @@ class ChunkMeta:
             unit_kind=_opt(meta.get("unit_kind")),
             situation=_opt(meta.get("situation")),
             question=str(meta.get("question") or ""),
+            asked=strs("asked"),
             sources=strs("sources"),
             org_id=_opt(meta.get("org_id")),
             extra={k: v for k, v in meta.items() if k not in known},

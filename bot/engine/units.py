@@ -32,6 +32,7 @@ class Unit:
     situation: str | None
     title: str
     question: str
+    asked: tuple[str, ...]  # other phrasings of the question
     source_url: str
     sources: tuple[str, ...]
     topics: tuple[str, ...]
@@ -56,6 +57,7 @@ class UnitBook:
                 situation=meta.situation,
                 title=meta.title,
                 question=meta.question,
+                asked=meta.asked,
                 source_url=meta.source_url,
                 sources=meta.sources,
                 topics=meta.topics,
@@ -140,20 +142,26 @@ class UnitBook:
         group = max(scored, key=lambda g: scored[g])
         return group, scored[group]
 
-    def _texts(self, keep: Callable[[Unit], bool]) -> list[tuple[str, str]]:
-        """(group, text) for the title and question of every kept unit, in every language."""
+    def _texts(
+        self, keep: Callable[[Unit], bool], *, asked: bool = False
+    ) -> list[tuple[str, str]]:
+        """(group, text) for the title and question of every kept unit, in every language;
+        with `asked`, their other phrasings too. Those are written to tell sibling units apart,
+        not as examples of calm or in-scope messages ("held at the airport over a red notice"
+        is a phrasing of the extradition unit and an emergency)."""
         return [
             (u.group, text)
             for versions in self._units.values()
             for u in versions.values()
             if keep(u)
-            for text in (u.title, u.question)
+            for text in (u.title, u.question, *(u.asked if asked else ()))
             if text
         ]
 
     def intents(self) -> list[tuple[str, str]]:
-        """(group, text) for every answer unit's question and title, in every language."""
-        return self._texts(lambda u: u.kind == "answer")
+        """(group, text) for every answer unit's title, question and other phrasings, in
+        every language."""
+        return self._texts(lambda u: u.kind == "answer", asked=True)
 
     def set_intent_vectors(self, groups: list[str], vectors: np.ndarray) -> None:
         """Vectors (primary encoder) of the texts `intents()` lists, with their unit groups."""

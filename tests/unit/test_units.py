@@ -124,3 +124,36 @@ def test_a_reader_of_another_language_gets_the_closest_unit_on_the_topic_in_it()
     assert choose._own_language(book, closer, ("ru", "ru"), ("visas",)) is None
     assert choose._own_language(book, intent, ("en", "en"), ("visas",)) is None
     assert choose._own_language(book, intent, ("ru", "ru"), ()) is None
+
+
+def test_other_phrasings_of_a_question_count_towards_its_unit() -> None:
+    from ingest.metadata import DocMeta
+
+    meta = DocMeta.model_validate(
+        {
+            "title": "Check",
+            "source_url": "https://ex.org",
+            "topics": ["red-notices"],
+            "kind": "answer",
+            "question": "Is there a red notice on me?",
+            "asked": ["how do i find out safely", "can I check without a lawyer"],
+        }
+    )
+    assert meta.asked == ["how do i find out safely", "can I check without a lawyer"]
+    stored = {
+        "kind": "unit",
+        "unit_kind": "answer",
+        "doc_id": "units/check.md",
+        "title": meta.title,
+        "question": meta.question,
+        "asked": meta.asked,
+        "language": "en",
+        "topics": ["red-notices"],
+    }
+    plain = {**stored, "doc_id": "units/other.md", "asked": []}
+    book = UnitBook([("units/check.md", "Answer.", stored), ("units/other.md", "Answer.", plain)])
+    texts = dict.fromkeys(t for g, t in book.intents() if g == "units/check.md")
+    assert list(texts) == ["Check", "Is there a red notice on me?", *meta.asked]
+    assert [t for g, t in book.intents() if g == "units/other.md"] == ["Check", meta.question]
+    # They tell units apart; they are not examples of calm or in-scope messages.
+    assert not set(meta.asked) & set(book.questions() + book.calm_questions())
