@@ -207,6 +207,55 @@ def _translit_russian(text: str) -> bool:
     return sum(w in _TRANSLIT_RUSSIAN_WORDS for w in _words(text.lower())) >= 2
 
 
+# Ukrainian typed in Latin letters ("meni pyshut shcho pryidut sohodni"): frequent words that
+# Russian typed the same way spells otherwise ("shcho" / "chto", "mene" / "menya").
+_TRANSLIT_UKRAINIAN_WORDS = frozenset(
+    [
+        "meni",
+        "mene",
+        "shcho",
+        "shchob",
+        "sohodni",
+        "zaraz",
+        "tse",
+        "yak",
+        "yakshcho",
+        "chy",
+        "vony",
+        "yikh",
+        "vzhe",
+        "potribno",
+        "treba",
+        "mozhna",
+        "koly",
+        "chomu",
+        "abo",
+        "dopomozhit",
+        "dopomohty",
+        "laska",
+        "diakuiu",
+        "dyakuyu",
+        "zatrymaly",
+        "znaiut",
+        "znaiu",
+        "vnochi",
+        "pyshut",
+        "kazhut",
+        "moho",
+        "mii",
+        "moia",
+        "nashoho",
+        "vdoma",
+    ]
+)
+
+
+def _translit_ukrainian(text: str) -> bool:
+    words = _words(text.lower())
+    ukrainian = sum(w in _TRANSLIT_UKRAINIAN_WORDS for w in words)
+    return ukrainian >= 2 and ukrainian > sum(w in _TRANSLIT_RUSSIAN_WORDS for w in words)
+
+
 # Common ways of typing Russian letters in Latin that the standard scheme reads otherwise.
 _MESSENGER_RUSSIAN = (("shch", "щ"), ("sch", "щ"), ("yj", "ый"), ("ij", "ий"), ("iy", "ий"))
 
@@ -250,6 +299,8 @@ def detect_language(text: str, default: str = "en") -> str:
         return "zh"
     if _arabizi(text):  # people who type Arabic in Latin letters read Arabic script
         return "ar"
+    if _translit_ukrainian(text):  # Ukrainian is not Russian: answer in Ukrainian
+        return "uk"
     if _translit_russian(text):
         return "ru"
     lang, prob = _identifier().classify(text)

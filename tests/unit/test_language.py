@@ -186,6 +186,18 @@ def test_arabic_in_latin_letters_is_arabic(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "meni pyshut shcho pryidut sohodni vnochi, adresu znaiut",
+        "mene zatrymaly na kordoni, shcho robyty",
+        "yak pereviryty chy ye na meni chervone povidomlennia",
+    ],
+)
+def test_ukrainian_in_latin_letters_is_ukrainian_not_russian(text: str) -> None:
+    assert detect_language(text) == "uk"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "kak proverit est li na mne krasnoe uvedomlenie",
         "pomogite, chto delat esli zaderzhali",
         "kuda podat zhalobu i nuzhen li advokat",
