@@ -269,7 +269,13 @@ class Engine:
         unit = self._protocol(qvec, vectors, readers, text) if emergency else None
         if unit is None:
             unit = choose.answer_unit(
-                self.units, ranked, readers, vectors[self.reader], self.primary, detected
+                self.units,
+                ranked,
+                readers,
+                vectors[self.reader],
+                self.primary,
+                detected,
+                words=len(question.split()),
             )
         guidance = unit or choose.passage(self.picker, ranked, qvec, lang)
         shown = make_passages(ranked, text)

@@ -23,6 +23,9 @@ CLEAR_INTENT = 0.02
 # it wherever retrieval ranked it and whatever topics were detected: the reader encoder knows
 # more languages than the topic and retrieval encoders (a Persian red-notice question).
 DECISIVE_INTENT = 0.05
+# A message of this many words or fewer names a subject rather than asking one thing ("red
+# notice check"): a vetted unit on its topic answers it better than a sentence from a guide.
+FEW_WORDS = 4
 
 
 def protocol(
@@ -59,10 +62,12 @@ def answer_unit(
     qvec: np.ndarray,
     primary: str,
     topics: tuple[str, ...] = (),
+    words: int = FEW_WORDS + 1,
 ) -> Guidance | None:
     """The answer unit that fits the question: among the units ranked near the top and on one
     of the message's `topics`, the one whose own questions (in any language) are closest to
-    the message; with none, a unit on those topics whose questions are clearly the closest."""
+    the message; with none, a unit on those topics whose questions are clearly the closest
+    (or, for a message of a few `words` or in another language than English, the closest)."""
     best_sim = max((c.dense.get(primary, 0.0) for c in ranked[:UNIT_WINDOW]), default=0.0)
     groups = [
         translation_group(c.doc_id)
@@ -79,8 +84,8 @@ def answer_unit(
     if clear is not None:
         return from_unit(clear)
     if not groups:
-        return _clear_intent(units, intent, readers, topics) or _own_language(
-            units, intent, readers, topics
+        return _clear_intent(units, intent, readers, topics) or _closest_on_topic(
+            units, intent, readers, topics, few_words=words <= FEW_WORDS
         )
     order = {g: n for n, g in enumerate(groups)}  # ties keep the retrieval order
     best = max(dict.fromkeys(groups), key=lambda g: (intent.get(g, 0.0), -order[g]))
@@ -114,13 +119,19 @@ def _clear_intent(
     return from_unit(unit)
 
 
-def _own_language(
-    units: UnitBook, intent: dict[str, float], readers: tuple[str, ...], topics: tuple[str, ...]
+def _closest_on_topic(
+    units: UnitBook,
+    intent: dict[str, float],
+    readers: tuple[str, ...],
+    topics: tuple[str, ...],
+    *,
+    few_words: bool,
 ) -> Guidance | None:
-    """For a reader of another language than English, with no unit clearly answering: the
-    unit closest to the message on its main topic, if it is written in the reader's language.
-    A vetted paragraph on the right topic in their language beats an English sentence."""
-    if not topics or readers[0] == "en":
+    """With no unit clearly answering: the unit closest to the message on its main topic, if
+    it is written in the reader's language, for a reader of another language than English (a
+    vetted paragraph on the right topic in their language beats an English sentence) or for a
+    message of a few words (a subject named, not a question a guide's sentence answers)."""
+    if not topics or (readers[0] == "en" and not few_words):
         return None
     for group, _ in sorted(intent.items(), key=lambda item: item[1], reverse=True):
         unit = units.pick(group, readers[:1])

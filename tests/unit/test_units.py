@@ -116,14 +116,20 @@ def test_a_reader_of_another_language_gets_the_closest_unit_on_the_topic_in_it()
         ("units/c.md", "en", ("visas",)),
     )
     intent = {"units/b.md": 0.9, "units/a.md": 0.85, "units/c.md": 0.8}
-    chosen = choose._own_language(book, intent, ("ru", "ru"), ("visas", "grants"))
+    def closest(intent, readers, topics, few_words=False):  # type: ignore[no-untyped-def]
+        return choose._closest_on_topic(book, intent, readers, topics, few_words=few_words)
+
+    chosen = closest(intent, ("ru", "ru"), ("visas", "grants"))
     assert chosen is not None and chosen.doc_id == "units/a.ru.md"  # on the main topic
     # The closest unit on the topic has no Russian text: an English passage stays the answer
-    # rather than a less fitting unit; English readers keep the passage too.
+    # rather than a less fitting unit; English readers of a full question keep the passage too.
     closer = {**intent, "units/c.md": 0.88}
-    assert choose._own_language(book, closer, ("ru", "ru"), ("visas",)) is None
-    assert choose._own_language(book, intent, ("en", "en"), ("visas",)) is None
-    assert choose._own_language(book, intent, ("ru", "ru"), ()) is None
+    assert closest(closer, ("ru", "ru"), ("visas",)) is None
+    assert closest(intent, ("en", "en"), ("visas",)) is None
+    assert closest(intent, ("ru", "ru"), ()) is None
+    # A few words name a subject: the closest unit on it answers English readers too.
+    named = closest(intent, ("en", "en"), ("visas",), few_words=True)
+    assert named is not None and named.doc_id == "units/a.md"
 
 
 def test_other_phrasings_of_a_question_count_towards_its_unit() -> None:
