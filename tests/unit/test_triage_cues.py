@@ -81,3 +81,19 @@ def test_where_the_linear_model_is_fitted_it_replaces_the_neighbour_margins() ->
     # The neighbours still say danger, the linear model (on its own encoder's vector) says calm.
     assert not triage.assess("police raid", danger, vectors={"e5": calm}).emergency
     assert triage.assess("police raid", calm, vectors={"e5": danger}).emergency
+
+
+def test_an_unsure_linear_model_needs_the_neighbours_not_to_lean_calm() -> None:
+    triage, encoder = _examples_only()
+    danger, calm = encoder.encode(["police raid"])[0], encoder.encode(["grants deadline"])[0]
+    flat = np.zeros(64, dtype=np.float32)
+
+    def fitted(probability: float) -> Triage:  # a model that says `probability` to anything
+        triage._linear = ("e5", flat, float(np.log(probability / (1 - probability))))
+        return triage
+
+    unsure, sure = fitted(0.68), 0.9
+    assert unsure.assess("police raid", danger, vectors={"e5": flat}).emergency
+    assert not unsure.assess("grants deadline", calm, vectors={"e5": flat}).emergency
+    assert fitted(sure).assess("grants deadline", calm, vectors={"e5": flat}).emergency
+    assert not fitted(0.4).assess("police raid", danger, vectors={"e5": flat}).emergency
