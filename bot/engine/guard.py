@@ -34,16 +34,18 @@ _PATTERNS = [
     # Russian, Spanish, French, Turkish, Arabic: "forget/ignore your instructions",
     # "system prompt", "(questions of) other users". A stem's ending is folded into the
     # wildcard after it (`.{0,52}` = up to 12 letters of ending + the 40 characters between).
-    r"(?:игнорир|забуд|забыв|отмен).{0,52}(?:инструкц|правил)|системн\w{1,12} (?:промпт|инструкц)"
+    r"(?:игнорир|забуд|забыв|отмен).{0,52}(?:инструкц|правил|предыдущ)|системн\w{1,12} (?:промпт|инструкц)"
     r"|(?:\bбот\b|chatgpt|нейросет|ассистент|отвеча).{0,40}без (?:ограничений|фильтров|цензуры)"
     r"|режим\w{0,3} разработчика",
     r"(?:вопрос|сообщен|запрос|данн).{0,52}(?:(?:други|остальн)\w{0,12}|всех) пользовател"
     r"|покажи\W{1,8}(?:всех\W{1,8})?пользовател",
-    r"(?:ignora|olvid).{0,52}(?:instruccion|reglas|normas)"
+    r"(?:ignora|olvid).{0,52}(?:instruccion|reglas|normas|lo anterior|indicaciones)"
+    r"|a partir de ahora (?:eres|serás|vas a ser)\b"
     r"|(?:preguntas|mensajes|datos).{0,30}otros usuarios|prompt del sistema"
     r"|modo (?:desarrollador|sin filtros)"
-    r"|(?:respond|contest|chatgpt|asistente|\bia\b).{0,40}sin (?:filtros|restricciones|censura)",
-    r"(?:ignore|oublie).{0,52}(?:instructions|règles|consignes)"
+    r"|(?:respond|contest|chatgpt|asistente|\bia\b).{0,40}sin (?:filtros|restricciones|censura|reglas)",
+    r"(?:ignore|oublie).{0,52}(?:instructions|règles|consignes|ce qui précède|précédent)"
+    r"|à partir de maintenant,? tu (?:es|seras)\b"
     r"|(?:questions|messages|données).{0,30}autres utilisateurs|prompt syst[eè]me"
     r"|mode d[eé]veloppeur"
     r"|(?:répond|chatgpt|assistant|\bia\b).{0,40}sans (?:filtres?|restrictions?|censure)",
@@ -53,6 +55,23 @@ _PATTERNS = [
     r"(?:تجاهل|انس|انسى).{0,40}(?:التعليمات|تعليمات|الأوامر|القواعد|قواعدك)"
     r"|(?:أسئلة|رسائل|بيانات).{0,30}المستخدمين الآخرين|موجه النظام|وضع المطور"
     r"|(?:أجب|جاوب|ذكاء اصطناعي|مساعد).{0,40}بدون (?:قيود|فلاتر|رقابة)",
+    # German, Portuguese, Ukrainian, Persian (object first or last), Chinese (no spaces).
+    r"(?:ignorier|vergiss|vergessen).{0,52}(?:anweisung|regeln|vorgaben|instruktion)"
+    r"|system-?prompt|entwicklermodus|(?:assistent|\bbot\b|\bki\b).{0,40}ohne "
+    r"(?:regeln|filter|einschränkungen|zensur)|(?:fragen|nachrichten|daten).{0,30}"
+    r"(?:anderer|andere|anderen) (?:nutzer|benutzer)",
+    r"(?:ignor[ea]|esque[cç]a).{0,52}(?:instru[cç][oõ]es|regras|o que foi dito)"
+    r"|prompt do sistema|modo desenvolvedor|(?:assistente|\bbot\b|\bia\b).{0,40}sem "
+    r"(?:regras|filtros|restri[cç][oõ]es|censura)|(?:perguntas|mensagens|dados).{0,30}"
+    r"outros usu[aá]rios",
+    r"(?:ігнору|забудь|забудьте).{0,52}(?:інструкці|правил|попередн)|системн\w{1,12} "
+    r"(?:промпт|інструкц)|(?:питанн|повідомлен|дані).{0,52}інших користувач"
+    r"|без (?:обмежень|фільтрів|цензури)",
+    r"(?:دستورالعمل|دستورات|قوانین|قواعد).{0,40}(?:نادیده بگیر|فراموش کن)"
+    r"|(?:نادیده بگیر|فراموش کن).{0,40}(?:دستورالعمل|دستورات|قوانین|قواعد)"
+    r"|پرامپت سیستم|(?:سوال|پیام|اطلاعات).{0,30}کاربران دیگر",
+    r"(?:忽略|忘记|无视).{0,20}(?:指令|指示|规则|提示)|系统提示|开发者模式"
+    r"|其他用户.{0,20}(?:问题|消息|数据)|(?:没有|不受|无)(?:任何)?(?:限制|过滤)的?(?:助手|模式|回答)",
 ]
 # Matched against lower-cased text (cheaper than IGNORECASE on a long alternation); the dotted
 # and dotless Turkish i both become "i", so "DİĞER KULLANICI" and "diger kullanici" match too.
