@@ -119,6 +119,9 @@ class Referrals:
                 oid
                 for oid in score
                 if oid in self.orgs
+                # An organization the directory could not verify (no contact, an offer seen
+                # only in an old leaflet) is never offered as help unless the person names it.
+                and (self.orgs[oid].status != "unverified" or oid in named)
                 and (
                     oid in named
                     or oid in direct
