@@ -59,14 +59,14 @@ _PATTERNS = [
     r"(?:ignorier|vergiss|vergessen).{0,52}(?:anweisung|regeln|vorgaben|instruktion)"
     r"|system-?prompt|entwicklermodus|(?:assistent|\bbot\b|\bki\b).{0,40}ohne "
     r"(?:regeln|filter|einschränkungen|zensur)|(?:fragen|nachrichten|daten).{0,30}"
-    r"(?:anderer|andere|anderen) (?:nutzer|benutzer)",
+    r"andere[rn]? (?:nutzer|benutzer)",
     r"(?:ignor[ea]|esque[cç]a).{0,52}(?:instru[cç][oõ]es|regras|o que foi dito)"
     r"|prompt do sistema|modo desenvolvedor|(?:assistente|\bbot\b|\bia\b).{0,40}sem "
     r"(?:regras|filtros|restri[cç][oõ]es|censura)|(?:perguntas|mensagens|dados).{0,30}"
     r"outros usu[aá]rios",
     r"(?:ігнору|забудь|забудьте).{0,52}(?:інструкці|правил|попередн)|системн\w{1,12} "
     r"(?:промпт|інструкц)|(?:питанн|повідомлен|дані).{0,52}інших користувач"
-    r"|без (?:обмежень|фільтрів|цензури)",
+    r"|(?:\bбот\b|chatgpt|асистент|відповіда).{0,40}без (?:обмежень|фільтрів|цензури)",
     r"(?:دستورالعمل|دستورات|قوانین|قواعد).{0,40}(?:نادیده بگیر|فراموش کن)"
     r"|(?:نادیده بگیر|فراموش کن).{0,40}(?:دستورالعمل|دستورات|قوانین|قواعد)"
     r"|پرامپت سیستم|(?:سوال|پیام|اطلاعات).{0,30}کاربران دیگر",
