@@ -267,6 +267,8 @@ class Engine:
                 timings_ms=timings,
             )
         unit = self._protocol(qvec, vectors, readers, text) if emergency else None
+        if unit is None and reading.calm_unit is not None:
+            unit = choose.unit_in(self.units, reading.calm_unit, readers)
         if unit is None:
             unit = choose.answer_unit(
                 self.units,

@@ -55,6 +55,12 @@ def situation_protocol(
     return from_unit(unit) if unit else None
 
 
+def unit_in(units: UnitBook, group: str, readers: tuple[str, ...]) -> Guidance | None:
+    """Unit `group` as the direct answer, in the reader's language where it is written."""
+    unit = units.pick(group, readers)
+    return from_unit(unit) if unit else None
+
+
 def answer_unit(
     units: UnitBook,
     ranked: list[Candidate],

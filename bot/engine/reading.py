@@ -30,6 +30,12 @@ SCOPE_OVER_TRIAGE = 0.8
 # Encoders the situation and scope models were calibrated on; with any other reader (e.g.
 # WAYPOINT_EMBEDDINGS=use) their thresholds mean nothing and the nearest neighbours decide.
 CALIBRATED = ("e5",)
+# An answer unit that names a situation (`situation:` in its front matter) answers that
+# situation's everyday form: a message read as that situation by meaning alone (no danger
+# words), whose questions are closer to this unit's than to any other unit's by this much, is
+# that unit's question, not an emergency ("my Instagram was taken over and they message my
+# followers" asks how to recover an account, not what to do after a phone was seized).
+CALM_SIDE_MARGIN = 0.02
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class Reading:
     anchored: bool  # it names an organization or one of our topics' keywords
     scope: ScopeResult | None
     topic_scores: list[tuple[str, float]]
+    calm_unit: str | None = None  # the answer unit that serves a look-alike of an emergency
 
     @property
     def locate(self) -> bool:
@@ -103,6 +110,7 @@ class MessageReader:
         self.triage = Triage(primary)
         self.situations = Situations()
         self.scope: Scope | None = None
+        self.units = UnitBook(())
         self._taught = False
 
     @property
@@ -114,6 +122,7 @@ class MessageReader:
         """Fit the readers to the knowledge's units (triage learns once, the rest each time
         the index is loaded)."""
         embed, first = self.embed, not self._taught
+        self.units = units
         if first:  # teach triage once from the knowledge's own questions
             self.triage.learn(units.questions_of("protocol"), units.calm_questions())
         if self.calibrated:
@@ -162,5 +171,29 @@ class MessageReader:
             and (scope.refuse or 0.0) > SCOPE_OVER_TRIAGE
         ):  # clearly an everyday question or a request to find someone, not danger now
             emergency = False
+        calm_unit = None
+        if emergency and readable and not triage.lexical:
+            calm_unit = self._calm_side(vectors)
+            emergency = calm_unit is None
         topic_scores = self.topic_model.score(text, qvec)
-        return Reading(words, emergency, False, tuple(named), anchored, scope, topic_scores)
+        return Reading(
+            words, emergency, False, tuple(named), anchored, scope, topic_scores, calm_unit
+        )
+
+    def _calm_side(self, vectors: dict[str, np.ndarray]) -> str | None:
+        if not self.calibrated or self.reader not in vectors:
+            return None
+        situation = self.situations.classify(vectors)
+        intent = self.units.intent_scores(vectors[self.reader])
+        return calm_side(self.units, situation, intent) if situation else None
+
+
+def calm_side(units: UnitBook, situation: str, intent: dict[str, float]) -> str | None:
+    """The answer unit written for the everyday form of `situation`, when the message clearly
+    asks that unit's question (`intent`: closeness to each unit's questions; see
+    CALM_SIDE_MARGIN); None when no such unit is clearly asked."""
+    closest = sorted(intent.items(), key=lambda item: item[1], reverse=True)[:2]
+    if len(closest) < 2 or closest[0][1] - closest[1][1] < CALM_SIDE_MARGIN:
+        return None
+    group = closest[0][0]
+    return group if situation in units.calm_sides(group) else None

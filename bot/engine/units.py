@@ -110,6 +110,14 @@ class UnitBook:
             None,
         )
 
+    def calm_sides(self, group: str) -> set[str]:
+        """The situations whose everyday form answer unit `group` serves (its `situation:`)."""
+        return {
+            u.situation
+            for u in (self._units.get(group) or {}).values()
+            if u.kind == "answer" and u.situation
+        }
+
     def situation_examples(self) -> list[tuple[str, str]]:
         """(situation, text) for the title and question of every protocol, in every language."""
         return [

@@ -163,3 +163,30 @@ def test_other_phrasings_of_a_question_count_towards_its_unit() -> None:
     assert [t for g, t in book.intents() if g == "units/other.md"] == ["Check", meta.question]
     # They tell units apart; they are not examples of calm or in-scope messages.
     assert not set(meta.asked) & set(book.questions() + book.calm_questions())
+
+
+def test_an_answer_unit_naming_a_situation_serves_its_everyday_form() -> None:
+    from bot.engine.reading import CALM_SIDE_MARGIN, calm_side
+
+    def entry(doc_id: str, **meta: object) -> tuple[str, str, dict[str, object]]:
+        raw = {"kind": "unit", "doc_id": doc_id, "language": "en", "topics": ["digital-security"]}
+        return doc_id, "A vetted answer.", {**raw, **meta}
+
+    book = UnitBook(
+        [
+            entry("units/recover.md", situation="device"),
+            entry("units/check.md"),
+            entry("units/steps.md", unit_kind="protocol", situation="device"),
+        ]
+    )
+    assert book.calm_sides("units/recover.md") == {"device"}
+    assert book.calm_sides("units/check.md") == set()
+    assert book.calm_sides("units/steps.md") == set()  # a protocol is the emergency side
+    assert book.protocol_of("device") == "units/steps.md"
+    clear = {"units/recover.md": 0.9, "units/check.md": 0.9 - 2 * CALM_SIDE_MARGIN}
+    assert calm_side(book, "device", clear) == "units/recover.md"
+    assert calm_side(book, "raid", clear) is None  # another situation than the unit's
+    close = {"units/recover.md": 0.9, "units/check.md": 0.9 - CALM_SIDE_MARGIN / 2}
+    assert calm_side(book, "device", close) is None  # not clearly this unit's question
+    other = {"units/check.md": 0.9, "units/recover.md": 0.8}
+    assert calm_side(book, "device", other) is None  # the closest unit names no situation
