@@ -88,7 +88,7 @@ def test_every_kind_round_trips_and_only_its_own_pattern_matches(value: Callback
     ("kind", "data"),
     [
         (LanguageChoice, "lang:xx"),
-        (LanguageChoice, "lang:pt"),  # a neighbour language, not one of ours
+        (LanguageChoice, "lang:it"),  # a neighbour language, not one of ours
         (AutoDeleteChoice, "ad:12345"),
     ],
 )
