@@ -15,8 +15,8 @@ from bot.engine import choose
 from bot.engine.compose import SentencePicker
 from bot.engine.compose import passages as make_passages
 from bot.engine.config import EngineConfig, HasEngineConfig, as_engine_config
-from bot.engine.language import detect_language, native_script
-from bot.engine.reading import MessageReader, words_of
+from bot.engine.language import detect_language, encoders_can_read, native_script
+from bot.engine.reading import MessageReader, Words, words_of
 from bot.engine.referrals import Referrals
 from bot.engine.retrieve import Candidate, LexicalIndex, Retriever, rerank
 from bot.engine.types import Answer, Guidance, Referral
@@ -238,7 +238,7 @@ class Engine:
                 base,
                 search_unavailable=True,
                 general_contacts=self.emergency_contacts(ui),
-                guidance=self._protocol(qvec, vectors, readers, text) if emergency else None,
+                guidance=self._protocol(qvec, vectors, readers, words) if emergency else None,
                 timings_ms=timings,
             )
         timings["search"] = _ms(t1)
@@ -266,7 +266,7 @@ class Engine:
                 general_contacts=self.emergency_contacts(ui),
                 timings_ms=timings,
             )
-        unit = self._protocol(qvec, vectors, readers, text) if emergency else None
+        unit = self._protocol(qvec, vectors, readers, words) if emergency else None
         if unit is None and reading.calm_unit is not None:
             unit = choose.unit_in(self.units, reading.calm_unit, readers)
         if unit is None:
@@ -308,7 +308,7 @@ class Engine:
             synthesized=synthesized,
             guidance=guidance,
             situation=guidance.situation if guidance and emergency else None,
-            if_urgent=None if emergency else self._protocol(qvec, vectors, readers, text),
+            if_urgent=None if emergency else self._protocol(qvec, vectors, readers, words),
             timings_ms=timings,
         )
 
@@ -317,10 +317,15 @@ class Engine:
         qvec: np.ndarray,
         vectors: dict[str, np.ndarray],
         readers: tuple[str, ...],
-        text: str,
+        words: Words,
     ) -> Guidance | None:
         """The protocol for the situation the message describes; None (the general first
-        steps) when the situation model is unsure which situation it is."""
+        steps) when the situation model is unsure which situation it is, or when the encoders
+        cannot read how the message is written (Arabic in Latin letters): their vectors place
+        such a message nowhere in particular, and the wrong protocol is worse than none."""
+        if not encoders_can_read(words.question):
+            return None
+        text = words.text
         situations = self.reading.situations
         if situations.fitted and self.reader in vectors:
             situation = situations.classify(vectors)

@@ -170,3 +170,36 @@ def test_a_sure_linear_model_overrules_the_everyday_neighbours(
     assert model.assess(text, vector, vectors={"e5": vector}).out_of_scope  # by neighbours
     monkeypatch.setattr(scope_module, "LINEAR_OVERRULES_NEIGHBOURS", 1.01)  # model always sure
     assert not model.assess(text, vector, vectors={"e5": vector}).out_of_scope
+
+
+def test_a_message_the_encoders_cannot_read_gets_the_general_steps() -> None:
+    from types import SimpleNamespace
+
+    from bot.engine.build import Engine
+    from bot.engine.reading import words_of
+    from bot.engine.units import UnitBook
+
+    encoder = HashEncoder("e5", 128)
+    situations = SimpleNamespace(fitted=True, classify=lambda vectors: "raid")  # always sure
+    raid = {
+        "kind": "unit",
+        "unit_kind": "protocol",
+        "situation": "raid",
+        "doc_id": "units/raid.md",
+        "language": "en",
+        "topics": ["emergency"],
+    }
+    stub = SimpleNamespace(
+        reading=SimpleNamespace(situations=situations),
+        reader="e5",
+        units=UnitBook([("units/raid.md", "Stay calm.\n\n## Steps\n1. Ask for a warrant.", raid)]),
+    )
+
+    def protocol(message: str):  # type: ignore[no-untyped-def]
+        vectors = {"e5": encoder.encode([message])[0]}
+        return Engine._protocol(stub, vectors["e5"], vectors, ("en",), words_of(message))  # type: ignore[arg-type]
+
+    read = protocol("police searching my flat now")
+    assert read is not None and read.situation == "raid"
+    # Arabic in Latin letters: the vectors place it nowhere, so no situation's steps are guessed.
+    assert protocol("el bolis by fattesho el sha2a dlw2ty") is None
