@@ -8,7 +8,7 @@ import numpy as np
 from bot.engine.compose import SentencePicker, from_passage, from_unit
 from bot.engine.retrieve import Candidate
 from bot.engine.types import Guidance
-from bot.engine.units import Unit, UnitBook
+from bot.engine.units import Unit, UnitBook, clear_lead
 from ingest.schema import translation_group
 
 UNIT_WINDOW = 8  # a unit ranked among the first candidates answers the question directly
@@ -45,8 +45,7 @@ def protocol(
     if chosen is not None:
         return chosen
     group, _ = units.nearest_protocol(qvec, text)
-    unit = units.pick(group, readers) if group else None
-    return from_unit(unit) if unit else None
+    return unit_in(units, group, readers) if group else None
 
 
 def situation_protocol(
@@ -54,8 +53,7 @@ def situation_protocol(
 ) -> Guidance | None:
     """The protocol written for `situation`, in the reader's language when it exists."""
     group = units.protocol_of(situation)
-    unit = units.pick(group, readers) if group else None
-    return from_unit(unit) if unit else None
+    return unit_in(units, group, readers) if group else None
 
 
 def unit_in(units: UnitBook, group: str, readers: tuple[str, ...]) -> Guidance | None:
@@ -88,7 +86,7 @@ def answer_unit(
     if topics:  # a unit on none of the message's topics answers another question
         groups = [g for g in groups if _on_topic(units, g, readers, topics)]
     intent = units.intent_scores(qvec)
-    decisive = _decisive(intent)
+    decisive = clear_lead(intent, DECISIVE_INTENT)
     clear = units.pick(decisive, readers) if decisive is not None else None
     if clear is not None:
         return from_unit(clear)
@@ -102,13 +100,6 @@ def answer_unit(
     return from_unit(unit) if unit is not None else None
 
 
-def _decisive(intent: dict[str, float]) -> str | None:
-    closest = sorted(intent.items(), key=lambda item: item[1], reverse=True)[:2]
-    if len(closest) == 2 and closest[0][1] - closest[1][1] >= DECISIVE_INTENT:
-        return closest[0][0]
-    return None
-
-
 def _on_topic(
     units: UnitBook, group: str, readers: tuple[str, ...], topics: tuple[str, ...]
 ) -> bool:
@@ -119,11 +110,9 @@ def _on_topic(
 def _clear_intent(
     units: UnitBook, intent: dict[str, float], readers: tuple[str, ...], topics: tuple[str, ...]
 ) -> Guidance | None:
-    closest = sorted(intent.items(), key=lambda item: item[1], reverse=True)[:2]
-    if len(closest) < 2 or closest[0][1] - closest[1][1] < CLEAR_INTENT:
-        return None
-    unit = units.pick(closest[0][0], readers)
-    if unit is None or not _on_topic(units, closest[0][0], readers, topics):
+    group = clear_lead(intent, CLEAR_INTENT)
+    unit = units.pick(group, readers) if group is not None else None
+    if unit is None or not _on_topic(units, unit.group, readers, topics):
         return None
     return from_unit(unit)
 

@@ -20,7 +20,7 @@ from bot.engine.scope import Scope, ScopeResult
 from bot.engine.situations import Situations
 from bot.engine.topics import TopicModel
 from bot.engine.triage import Triage
-from bot.engine.units import UnitBook
+from bot.engine.units import UnitBook, clear_lead
 from ingest.encoders import Encoder
 from ingest.metadata import Vocabulary
 
@@ -192,8 +192,5 @@ def calm_side(units: UnitBook, situation: str, intent: dict[str, float]) -> str 
     """The answer unit written for the everyday form of `situation`, when the message clearly
     asks that unit's question (`intent`: closeness to each unit's questions; see
     CALM_SIDE_MARGIN); None when no such unit is clearly asked."""
-    closest = sorted(intent.items(), key=lambda item: item[1], reverse=True)[:2]
-    if len(closest) < 2 or closest[0][1] - closest[1][1] < CALM_SIDE_MARGIN:
-        return None
-    group = closest[0][0]
-    return group if situation in units.calm_sides(group) else None
+    group = clear_lead(intent, CALM_SIDE_MARGIN)
+    return group if group is not None and situation in units.calm_sides(group) else None

@@ -202,6 +202,14 @@ class UnitBook:
         return [text for _, text in self._texts(lambda u: True)]
 
 
+def clear_lead(intent: dict[str, float], margin: float) -> str | None:
+    """The unit closest to the message, if it leads the next one by `margin` at least."""
+    closest = sorted(intent.items(), key=lambda item: item[1], reverse=True)[:2]
+    if len(closest) == 2 and closest[0][1] - closest[1][1] >= margin:
+        return closest[0][0]
+    return None
+
+
 def _closest_by_group(groups: Sequence[str], sims: np.ndarray) -> dict[str, float]:
     """Per group, the mean of its three closest texts: one lucky translation or phrasing does
     not decide alone."""
