@@ -60,8 +60,8 @@ _PATTERNS = [
     r"|system-?prompt|entwicklermodus|(?:assistent|\bbot\b|\bki\b).{0,40}ohne "
     r"(?:regeln|filter|einschränkungen|zensur)|(?:fragen|nachrichten|daten).{0,30}"
     r"andere[rn]? (?:nutzer|benutzer)",
-    r"(?:ignor[ea]|esque[cç]a).{0,52}(?:instru[cç][oõ]es|regras|o que foi dito)"
-    r"|prompt do sistema|modo desenvolvedor|(?:assistente|\bbot\b|\bia\b).{0,40}sem "
+    r"(?:ignor[ea]|esque[cç][ae]).{0,52}(?:instru[cç][oõ]es|regras|o que foi dito|o que te disseram)"
+    r"|prompt d[eo] sistema|(?:teu|seu) prompt\b|modo desenvolvedor|(?:assistente|\bbot\b|\bia\b).{0,40}sem "
     r"(?:regras|filtros|restri[cç][oõ]es|censura)|(?:perguntas|mensagens|dados).{0,30}"
     r"outros usu[aá]rios",
     r"(?:ігнору|забудь|забудьте).{0,52}(?:інструкці|правил|попередн)|системн\w{1,12} "

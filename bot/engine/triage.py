@@ -40,6 +40,13 @@ LINEAR_THRESHOLD = 0.6
 # request for living support after threats) are clearly closer to calm questions.
 LINEAR_SURE = 0.75
 KNN_AGREES = -0.02
+# Between this and LINEAR_THRESHOLD the model only leans to danger; the message is flagged when
+# the nearest examples clearly say danger too (CLEAR_MARGIN and CLEAR_FLOOR, the rule used
+# where no linear model is fitted). A person held at passport control over a red notice reads
+# partly like the calm "can I travel with a red notice" questions: the model gave two such
+# messages 0.55-0.57 while their neighbours leaned to danger by 0.11-0.27. Over the 1,417
+# questions of the tuning sets this flags those two and no calm message.
+LINEAR_LEANS = 0.5
 
 
 @dataclass(frozen=True)
@@ -145,12 +152,15 @@ class Triage:
             name, weights, bias = self._linear
             if name in vectors:
                 linear = float(1.0 / (1.0 + np.exp(-(float(vectors[name] @ weights) + bias))))
+        clear = score > CLEAR_MARGIN and pos > CLEAR_FLOOR  # the neighbours clearly say danger
         if linear is not None:
-            semantic = linear > LINEAR_SURE or (linear > LINEAR_THRESHOLD and score > KNN_AGREES)
-        else:  # no linear model for this encoder: the nearest-neighbour margins decide
-            semantic = (score > self.margin and pos > self.floor) or (
-                score > CLEAR_MARGIN and pos > CLEAR_FLOOR
+            semantic = (
+                linear > LINEAR_SURE
+                or (linear > LINEAR_THRESHOLD and score > KNN_AGREES)
+                or (linear > LINEAR_LEANS and clear)
             )
+        else:  # no linear model for this encoder: the nearest-neighbour margins decide
+            semantic = (score > self.margin and pos > self.floor) or clear
         emergency = semantic or (lexical and (words_only or score > LEXICAL_MARGIN))
         return TriageResult(emergency, score, lexical, linear)
 

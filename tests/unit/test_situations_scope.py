@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -131,6 +133,11 @@ def test_reading_tells_outside_and_locate_apart() -> None:
     assert not reading(None).outside and not reading(None).locate
     assert reading(everyday).outside and not reading(everyday, ("cpj",)).outside
     assert reading(finding).locate and not reading(finding, ("cpj",)).locate
+    # Clearly asking one of our units' questions makes an "everyday-looking" message ours;
+    # a request to find a person stays refused whatever it resembles.
+    asks = Reading(words_of("a message"), False, False, (), False, everyday, [], None, "units/a.md")
+    assert not asks.outside
+    assert replace(asks, scope=finding).locate
 
 
 def test_near_topic_questions_are_refused_but_never_calm_examples_for_triage() -> None:

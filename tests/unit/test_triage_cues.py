@@ -97,3 +97,15 @@ def test_an_unsure_linear_model_needs_the_neighbours_not_to_lean_calm() -> None:
     assert not unsure.assess("grants deadline", calm, vectors={"e5": flat}).emergency
     assert fitted(sure).assess("grants deadline", calm, vectors={"e5": flat}).emergency
     assert not fitted(0.4).assess("police raid", danger, vectors={"e5": flat}).emergency
+
+
+def test_a_model_leaning_to_danger_flags_what_the_neighbours_clearly_call_danger() -> None:
+    triage, encoder = _examples_only()
+    danger, calm = encoder.encode(["police raid"])[0], encoder.encode(["grants deadline"])[0]
+    flat = np.zeros(64, dtype=np.float32)
+    triage._linear = ("e5", flat, float(np.log(0.55 / 0.45)))  # leans to danger, not past 0.6
+    assert triage.assess("police raid", danger).score > 0.10  # the neighbours clearly agree
+    assert triage.assess("police raid", danger, vectors={"e5": flat}).emergency
+    assert not triage.assess("grants deadline", calm, vectors={"e5": flat}).emergency
+    triage._linear = ("e5", flat, float(np.log(0.45 / 0.55)))  # leans calm: the model decides
+    assert not triage.assess("police raid", danger, vectors={"e5": flat}).emergency
