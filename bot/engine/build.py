@@ -18,7 +18,7 @@ from bot.engine.config import EngineConfig, HasEngineConfig, as_engine_config
 from bot.engine.language import detect_language, encoders_can_read, native_script
 from bot.engine.reading import MessageReader, Words, words_of
 from bot.engine.referrals import Referrals
-from bot.engine.retrieve import Candidate, LexicalIndex, Retriever, rerank
+from bot.engine.retrieve import Candidate, LexicalIndex, Retriever, led_by, rerank
 from bot.engine.types import Answer, Guidance, Referral
 from bot.engine.units import UnitBook
 from ingest.encoders import BatchingEncoder, Encoder, encode_as, memo_embed
@@ -68,6 +68,11 @@ class Engine:
         self.reader = "e5" if "e5" in encoders else self.primary
         self._embed = memo_embed(encoders[self.reader])
         self.reading = MessageReader(primary, self.vocabulary, self.reader, self._embed)
+        if self.reader != self.primary:  # topics are read by both encoders
+            topics = self.reading.topic_model
+            topics.set_reader(
+                self.reader, encode_as(encoders[self.reader], topics.texts, "passage")
+            )
         self.picker = SentencePicker(primary.encode)
         self.collections: dict[str, Collection] = {}
         self.retriever: Retriever | None = None
@@ -219,19 +224,29 @@ class Engine:
             topic_scores = [("emergency", best + EMERGENCY_LIFT)] + [
                 ts for ts in topic_scores if ts[0] != "emergency"
             ]
-        where = {"topics": {"$contains": topic}} if topic else None
+        where: dict[str, Any] | None = {"topics": {"$contains": topic}} if topic else None
+        # The documents are searched on their own as well: with every unit in eleven languages
+        # the units alone can fill the shared pool, leaving no sources for a reader whose
+        # language has units but no guides (Ukrainian, Persian).
+        documents_only = {"kind": "document"}
         t1 = time.perf_counter()
         try:
             retriever = self._available_retriever()
-            future = self._pool.submit(
-                retriever.search,
-                words.native,
-                vectors,
-                weights=self.weights(lang),
-                where=where,
-                mode=mode,
+            futures = [
+                self._pool.submit(
+                    retriever.search,
+                    words.native,
+                    vectors,
+                    weights=self.weights(lang),
+                    where=scope,
+                    mode=mode,
+                )
+                for scope in (where, {"$and": [where, documents_only]} if where else documents_only)
+            ]
+            deadline = time.monotonic() + SEARCH_DEADLINE_S  # one deadline for both searches
+            candidates, documents = (
+                f.result(timeout=max(0.0, deadline - time.monotonic())) for f in futures
             )
-            candidates = future.result(timeout=SEARCH_DEADLINE_S)
         except Exception as exc:  # the index (a Chroma server) is unreachable or too slow
             logger.warning("search unavailable: %s", type(exc).__name__)
             return replace(
@@ -279,8 +294,14 @@ class Engine:
                 detected,
                 words=len(question.split()),
             )
-        guidance = unit or choose.passage(self.picker, ranked, qvec, lang)
-        shown = make_passages(ranked, text)
+        # The sources shown under a unit are on the unit's topics first: the unit was chosen
+        # by the reader that knows the message's language, the topic scores partly by one
+        # that may not (a Persian red-notice question read as an emergency one).
+        sources = rerank(
+            documents, led_by(choose.unit_topics(self.units, unit), topic_scores), lang
+        )
+        guidance = unit or choose.passage(self.picker, sources, qvec, lang)
+        shown = make_passages(sources, text)
         preferred = choose.unit_organizations(self.units, guidance)
         referrals = tuple(
             self.referrals.rank(

@@ -159,6 +159,14 @@ def passage(
     return None
 
 
+def unit_topics(units: UnitBook, guidance: Guidance | None) -> tuple[str, ...]:
+    """The topics of the chosen unit (none for a passage or no guidance)."""
+    if guidance is None or guidance.kind == "passage":
+        return ()
+    unit = units.pick(translation_group(guidance.doc_id), (guidance.language,))
+    return unit.topics if unit else ()
+
+
 def unit_organizations(units: UnitBook, guidance: Guidance | None) -> tuple[str, ...]:
     """The organizations the chosen unit names for its question, best first."""
     if guidance is None or guidance.kind == "passage":

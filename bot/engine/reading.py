@@ -193,7 +193,7 @@ class MessageReader:
             situation = self.situations.classify(vectors)
             calm_unit = calm_side(self.units, situation, intent) if situation else None
             emergency = calm_unit is None
-        topic_scores = self.topic_model.score(text, qvec)
+        topic_scores = self.topic_model.score(text, qvec, vectors if readable else None)
         asks_unit = clear_lead(intent, ASKS_UNIT_MARGIN) if readable else None
         return Reading(
             words,

@@ -160,6 +160,12 @@ LANGUAGE_BOOST = 0.004
 FOREIGN_PENALTY = 0.02
 
 
+def led_by(topics: Sequence[str], topic_scores: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """`topic_scores` with `topics` raised to the best score (the topics an answer is on)."""
+    best = topic_scores[0][1] if topic_scores else 0.0
+    return [(t, best) for t in topics] + [ts for ts in topic_scores if ts[0] not in topics]
+
+
 def rerank(
     candidates: list[Candidate], topic_scores: list[tuple[str, float]], language: str
 ) -> list[Candidate]:

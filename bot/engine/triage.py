@@ -25,8 +25,13 @@ DATA = Path(__file__).with_name("triage.yaml")
 # resembles none of them strongly (short or unusual wording).
 CLEAR_MARGIN = 0.10
 CLEAR_FLOOR = 0.25
-# Lexical cues (a `now` cue with a `danger` cue) flag a message unless it is clearly calm.
+# Lexical cues (a `now` cue with a `danger` cue) flag a message unless it is clearly calm:
+# closer to the calm examples by LEXICAL_MARGIN, or, where the linear model is fitted, put
+# under LINEAR_CALM by it ("I am now in the Netherlands: how do I check for a red notice?").
+# Over the tuning sets every emergency the cues flag scores 0.39 or more; ten calm messages
+# with cues score under 0.25.
 LEXICAL_MARGIN = -0.06
+LINEAR_CALM = 0.25
 # The linear model (logistic regression over every example and the situation examples, see
 # `fit_linear`): its probability above this flags a message. Where it is fitted it replaces
 # the nearest-neighbour margins, which raised most false alarms. Chosen on the development
@@ -161,7 +166,8 @@ class Triage:
             )
         else:  # no linear model for this encoder: the nearest-neighbour margins decide
             semantic = (score > self.margin and pos > self.floor) or clear
-        emergency = semantic or (lexical and (words_only or score > LEXICAL_MARGIN))
+        calm = score <= LEXICAL_MARGIN or (linear is not None and linear < LINEAR_CALM)
+        emergency = semantic or (lexical and (words_only or not calm))
         return TriageResult(emergency, score, lexical, linear)
 
 

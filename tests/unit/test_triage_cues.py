@@ -109,3 +109,17 @@ def test_a_model_leaning_to_danger_flags_what_the_neighbours_clearly_call_danger
     assert not triage.assess("grants deadline", calm, vectors={"e5": flat}).emergency
     triage._linear = ("e5", flat, float(np.log(0.45 / 0.55)))  # leans calm: the model decides
     assert not triage.assess("police raid", danger, vectors={"e5": flat}).emergency
+
+
+def test_danger_words_do_not_flag_what_the_linear_model_is_sure_is_calm() -> None:
+    triage = Triage(HashEncoder("use", 64), DATA)
+    text = "the police right now"  # a "now" cue and a "danger" cue
+    vector = triage.encoder.encode([text])[0]
+    flat = np.zeros(64, dtype=np.float32)
+    triage._linear = ("e5", flat, float(np.log(0.1 / 0.9)))  # sure it is calm
+    calm = triage.assess(text, vector, vectors={"e5": flat})
+    assert calm.lexical and not calm.emergency
+    triage._linear = ("e5", flat, float(np.log(0.4 / 0.6)))  # calm, but not sure
+    assert triage.assess(text, vector, vectors={"e5": flat}).emergency
+    # Unreadable text (Arabic in Latin letters): the cues decide alone.
+    assert triage.assess(text, vector, words_only=True, vectors={"e5": flat}).emergency
