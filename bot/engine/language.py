@@ -256,6 +256,64 @@ def _translit_ukrainian(text: str) -> bool:
     return ukrainian >= 2 and ukrainian > sum(w in _TRANSLIT_RUSSIAN_WORDS for w in words)
 
 
+# Persian typed in Latin letters ("Finglish": "alan oomadan dam-e khoone, chikar konam"):
+# frequent words no other supported language spells this way (not "man", "too", "ham", "che").
+_TRANSLIT_PERSIAN_WORDS = frozenset(
+    [
+        "chikar",
+        "konam",
+        "mikonam",
+        "mikonim",
+        "mikhan",
+        "mikham",
+        "midan",
+        "midam",
+        "mishe",
+        "nemidoonam",
+        "nemidonam",
+        "khoone",
+        "khooneh",
+        "khune",
+        "khuneh",
+        "khoonamoon",
+        "daram",
+        "darim",
+        "shode",
+        "shodam",
+        "nist",
+        "chetori",
+        "chetor",
+        "baraye",
+        "lotfan",
+        "inja",
+        "oonja",
+        "bayad",
+        "gereftan",
+        "bordan",
+        "bazdasht",
+        "ettelaat",
+        "emrooz",
+        "dirooz",
+        "emshab",
+        "sobh",
+        "zendegi",
+        "gooshi",
+        "gooshim",
+        "gooshimo",
+        "mano",
+        "hastam",
+        "kojast",
+        "chera",
+        "donbalam",
+        "komak",
+    ]
+)
+
+
+def _translit_persian(text: str) -> bool:
+    return sum(w in _TRANSLIT_PERSIAN_WORDS for w in _words(text.lower())) >= 2
+
+
 # Common ways of typing Russian letters in Latin that the standard scheme reads otherwise.
 _MESSENGER_RUSSIAN = (("shch", "щ"), ("sch", "щ"), ("yj", "ый"), ("ij", "ий"), ("iy", "ий"))
 
@@ -303,6 +361,8 @@ def detect_language(text: str, default: str = "en") -> str:
         return "uk"
     if _translit_russian(text):
         return "ru"
+    if _translit_persian(text):  # answered with the Persian interface
+        return "fa"
     lang, prob = _identifier().classify(text)
     if (
         len(text.split()) < 3

@@ -116,6 +116,7 @@ def test_nul_bytes_and_huge_messages_are_safe(engine):
         ("كيف أطعن في النشرة الحمراء؟", "ar"),
         ("How do I challenge a red notice?", "en"),
         ("👍👍", "en"),
+        ("dirooz gooshimo gereftan, alan chikar konam?", "fa"),  # Persian in Latin letters
     ],
 )
 def test_detect_language(text, lang):
