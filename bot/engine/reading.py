@@ -35,7 +35,10 @@ CALIBRATED = ("e5",)
 # words), whose questions are closer to this unit's than to any other unit's by this much, is
 # that unit's question, not an emergency ("my Instagram was taken over and they message my
 # followers" asks how to recover an account, not what to do after a phone was seized).
-CALM_SIDE_MARGIN = 0.02
+# 0.01: over all 1,567 questions of the eval sets, every message this rule could reach with the
+# account unit closest by 0.01-0.02 was a taken-over account without danger now (three), and
+# the one labelled emergency it could reach (a phone kept by the police an hour ago) leads by 0.
+CALM_SIDE_MARGIN = 0.01
 # A message whose closest answer unit leads the next by this much asks that unit's question:
 # it is ours even where the scope model reads it as everyday ("customs kept my laptop
 # overnight, what now" sits near everyday questions about laptops and customs). Everyday look-
