@@ -203,8 +203,13 @@ _TRANSLIT_RUSSIAN_WORDS = frozenset(
 )
 
 
+def _known(text: str, vocabulary: frozenset[str]) -> int:
+    """How many of the message's words are in `vocabulary` (a transliteration's common words)."""
+    return sum(w in vocabulary for w in _words(text.lower()))
+
+
 def _translit_russian(text: str) -> bool:
-    return sum(w in _TRANSLIT_RUSSIAN_WORDS for w in _words(text.lower())) >= 2
+    return _known(text, _TRANSLIT_RUSSIAN_WORDS) >= 2
 
 
 # Ukrainian typed in Latin letters ("meni pyshut shcho pryidut sohodni"): frequent words that
@@ -251,9 +256,8 @@ _TRANSLIT_UKRAINIAN_WORDS = frozenset(
 
 
 def _translit_ukrainian(text: str) -> bool:
-    words = _words(text.lower())
-    ukrainian = sum(w in _TRANSLIT_UKRAINIAN_WORDS for w in words)
-    return ukrainian >= 2 and ukrainian > sum(w in _TRANSLIT_RUSSIAN_WORDS for w in words)
+    ukrainian = _known(text, _TRANSLIT_UKRAINIAN_WORDS)
+    return ukrainian >= 2 and ukrainian > _known(text, _TRANSLIT_RUSSIAN_WORDS)
 
 
 # Persian typed in Latin letters ("Finglish": "alan oomadan dam-e khoone, chikar konam"):
@@ -311,7 +315,7 @@ _TRANSLIT_PERSIAN_WORDS = frozenset(
 
 
 def _translit_persian(text: str) -> bool:
-    return sum(w in _TRANSLIT_PERSIAN_WORDS for w in _words(text.lower())) >= 2
+    return _known(text, _TRANSLIT_PERSIAN_WORDS) >= 2
 
 
 # Common ways of typing Russian letters in Latin that the standard scheme reads otherwise.
