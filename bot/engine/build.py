@@ -232,8 +232,9 @@ class Engine:
         t1 = time.perf_counter()
         try:
             retriever = self._available_retriever()
-            futures = [
-                self._pool.submit(
+
+            def search(scope: dict[str, Any] | None) -> cf.Future[list[Candidate]]:
+                return self._pool.submit(
                     retriever.search,
                     words.native,
                     vectors,
@@ -241,12 +242,9 @@ class Engine:
                     where=scope,
                     mode=mode,
                 )
-                for scope in (where, {"$and": [where, documents_only]} if where else documents_only)
-            ]
-            deadline = time.monotonic() + SEARCH_DEADLINE_S  # one deadline for both searches
-            candidates, documents = (
-                f.result(timeout=max(0.0, deadline - time.monotonic())) for f in futures
-            )
+
+            deadline = time.monotonic() + SEARCH_DEADLINE_S
+            candidates = search(where).result(timeout=SEARCH_DEADLINE_S)
         except Exception as exc:  # the index (a Chroma server) is unreachable or too slow
             logger.warning("search unavailable: %s", type(exc).__name__)
             return replace(
@@ -256,6 +254,14 @@ class Engine:
                 guidance=self._protocol(qvec, vectors, readers, words) if emergency else None,
                 timings_ms=timings,
             )
+        # The sources' own search runs after the answer's (they would compete for a cold
+        # index) and only improves them: late or failed, the shared pool's documents serve.
+        try:
+            sources_only = {"$and": [where, documents_only]} if where else documents_only
+            documents = search(sources_only).result(timeout=max(0.0, deadline - time.monotonic()))
+        except Exception as exc:
+            logger.info("documents search skipped: %s", type(exc).__name__)
+            documents = [c for c in candidates if c.kind == "document"]
         timings["search"] = _ms(t1)
         # Organizations matched directly by the question, before topics reorder anything.
         direct = {str(c.metadata.get("org_id")) for c in candidates[:5] if c.kind == "organization"}
